@@ -1,0 +1,90 @@
+// Appends JSON text for member values straight into a string: the encoder
+// behind `append_json`, faster than building a json::value and serializing it.
+#ifndef INCSYNC_DETAIL_JSON_WRITER_HPP
+#define INCSYNC_DETAIL_JSON_WRITER_HPP
+
+#include <incsync/decimal.hpp>
+#include <incsync/timestamp.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
+
+#include <charconv>
+#include <concepts>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace incsync::detail {
+
+/// Appends `s` as a JSON string literal. Input is assumed to be valid UTF-8
+/// (everything decoded by Boost.JSON is); control characters are escaped.
+inline void append_json_string(std::string& out, std::string_view s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    std::size_t run = 0; // start of the pending run of plain characters
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        case '\b': out.append("\\b"); break;
+        case '\f': out.append("\\f"); break;
+        default: {
+            const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out.append(esc, 6);
+        }
+        }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out.push_back('"');
+}
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+template <class M>
+void append_json_value(std::string& out, const M& v)
+{
+    static_assert(!std::is_floating_point_v<M>,
+                  "incsync entities hold no binary floating point: use integer minor "
+                  "units or incsync::decimal");
+    if constexpr (std::is_same_v<M, bool>) {
+        out.append(v ? "true" : "false");
+    } else if constexpr (std::is_integral_v<M>) {
+        char buf[24];
+        out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    } else if constexpr (std::is_convertible_v<const M&, std::string_view>) {
+        append_json_string(out, std::string_view(v));
+    } else if constexpr (is_optional<M>::value) {
+        if (v) append_json_value(out, *v);
+        else out.append("null");
+    } else if constexpr (std::is_same_v<M, timestamp>) {
+        char buf[timestamp_length + 2];
+        buf[0] = '"';
+        format_timestamp_to(buf + 1, v);
+        buf[timestamp_length + 1] = '"';
+        out.append(buf, sizeof buf);
+    } else if constexpr (std::is_same_v<M, decimal>) {
+        out.push_back('"');
+        out.append(format_decimal(v));
+        out.push_back('"');
+    } else {
+        // Anything else Boost.JSON can convert (described enums, containers).
+        out.append(boost::json::serialize(boost::json::value_from(v)));
+    }
+}
+
+} // namespace incsync::detail
+
+#endif
