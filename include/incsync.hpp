@@ -18,6 +18,7 @@
 #include <incsync/merge.hpp>
 #include <incsync/pos/entities.hpp>
 #include <incsync/pull.hpp>
+#include <incsync/replicate.hpp>
 #include <incsync/store.hpp>
 #include <incsync/timestamp.hpp>
 
