@@ -1,4 +1,6 @@
+#ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
+#endif
 #include <incsync/cursor.hpp>
 
 #include <boost/test/unit_test.hpp>

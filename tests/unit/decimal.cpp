@@ -1,4 +1,6 @@
+#ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
+#endif
 #include <incsync/decimal.hpp>
 
 #include <boost/json/parse.hpp>

@@ -1,7 +1,9 @@
 // A thirteenth entity type, defined only here: a struct, one describe line and
 // one traits line. It gets the whole machinery with no library change. This is
 // the worked example of docs/extending.md.
+#ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
+#endif
 #include <incsync.hpp>
 #include <incsync/testing/conformance.hpp>
 

@@ -1,3 +1,5 @@
 #define BOOST_TEST_MODULE incsync
+#ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
+#endif
 #include <boost/test/unit_test.hpp>

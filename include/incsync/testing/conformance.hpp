@@ -57,6 +57,7 @@ struct conformance_report {
     std::uint64_t pulls = 0;
     std::uint64_t records_applied = 0;
     std::uint64_t resyncs = 0;
+    std::uint64_t pulls_while_writing = 0; ///< pulls that ran while writers were committing
 
     bool passed() const noexcept { return failures.empty(); }
 
@@ -64,7 +65,8 @@ struct conformance_report {
     {
         std::ostringstream os;
         os << (passed() ? "passed" : "FAILED") << ": " << writes << " writes, " << pulls << " pulls, "
-           << records_applied << " records applied, " << resyncs << " resyncs";
+           << records_applied << " records applied, " << resyncs << " resyncs, " << pulls_while_writing
+           << " pulls while writing";
         for (std::size_t i = 0; i < failures.size() && i < 10; ++i) os << "\n  " << failures[i];
         if (failures.size() > 10) os << "\n  ... " << failures.size() - 10 << " more";
         return os.str();
@@ -122,9 +124,15 @@ struct stamp {
 
 /// One writer: random creates, updates and deletes of its own records, so the
 /// outcome of each write is known in advance.
+/// Every `pace_every` operations a writer waits until readers have pulled
+/// again, so reads are guaranteed to interleave with writes however the
+/// threads are scheduled.
+inline constexpr int pace_every = 10;
+
 template <server_store Store>
 void run_writer(Store& store, rng g, int operations, const std::vector<std::int64_t>& stores,
-                failure_log& failures, std::vector<stamp>& commits)
+                failure_log& failures, std::vector<stamp>& commits, const std::atomic<std::uint64_t>& pulls,
+                std::chrono::steady_clock::time_point deadline)
 {
     using L = typename Store::entities;
     constexpr std::size_t types = boost::mp11::mp_size<L>::value;
@@ -139,7 +147,13 @@ void run_writer(Store& store, rng g, int operations, const std::vector<std::int6
         last_at = c.committed_at;
         commits.push_back({c.version, c.committed_at});
     };
+    std::uint64_t pulls_seen = pulls.load();
     for (int op = 0; op < operations && !failures.any(); ++op) {
+        if (op % pace_every == 0) {
+            while (pulls.load() == pulls_seen && !failures.any() && std::chrono::steady_clock::now() < deadline)
+                std::this_thread::yield();
+            pulls_seen = pulls.load();
+        }
         const std::size_t k = std::uniform_int_distribution<std::size_t>(0, types - 1)(g);
         boost::mp11::mp_with_index<types>(k, [&](auto I) {
             using E = boost::mp11::mp_at_c<L, I>;
@@ -306,12 +320,13 @@ conformance_report check_convergence(Store& store, const conformance_options& op
     write_stores.push_back(options.stores.empty() ? 1 : options.stores.back() + 1000); // nobody watches it
 
     std::atomic<bool> writing{true};
+    std::atomic<std::uint64_t> pulls_while_writing{0};
     std::vector<std::vector<detail::stamp>> commits(static_cast<std::size_t>(options.writers));
     std::vector<std::thread> writers;
     for (int w = 0; w < options.writers; ++w)
         writers.emplace_back([&, w] {
             detail::run_writer(store, rng(options.seed * 7919 + static_cast<std::uint64_t>(w)), options.operations_per_writer,
-                               write_stores, failures, commits[static_cast<std::size_t>(w)]);
+                               write_stores, failures, commits[static_cast<std::size_t>(w)], pulls_while_writing, deadline);
         });
 
     std::vector<conformance_report> counts(static_cast<std::size_t>(options.reader_threads));
@@ -330,6 +345,7 @@ conformance_report check_convergence(Store& store, const conformance_options& op
                 auto& r = *replicas[std::uniform_int_distribution<std::size_t>(0, replicas.size() - 1)(g)];
                 step(r, std::uniform_int_distribution<std::size_t>(0, types - 1)(g),
                      std::uniform_int_distribution<std::size_t>(1, options.max_page)(g));
+                ++pulls_while_writing;
             }
             // Writers are done: catch every replica this thread owns up, still
             // with random page sizes.
@@ -369,6 +385,7 @@ conformance_report check_convergence(Store& store, const conformance_options& op
         report.records_applied += c.records_applied;
         report.resyncs += c.resyncs;
     }
+    report.pulls_while_writing = pulls_while_writing.load();
     report.failures = failures.take();
     return report;
 }

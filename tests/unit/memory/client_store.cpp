@@ -1,4 +1,6 @@
+#ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
+#endif
 #include <incsync/memory/client_store.hpp>
 #include <incsync/pos/entities.hpp>
 

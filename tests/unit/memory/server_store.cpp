@@ -1,4 +1,6 @@
+#ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
+#endif
 #include <incsync/memory/server_store.hpp>
 #include <incsync/pos/entities.hpp>
 #include <incsync/pull.hpp>

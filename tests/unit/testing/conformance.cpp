@@ -1,4 +1,6 @@
+#ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
+#endif
 #include <incsync/memory/server_store.hpp>
 #include <incsync/pos/entities.hpp>
 #include <incsync/testing/conformance.hpp>
@@ -18,7 +20,8 @@ BOOST_AUTO_TEST_CASE(memory_store_converges_under_concurrent_writers_and_readers
         BOOST_TEST_MESSAGE("seed " << seed << ": " << report.summary());
         BOOST_TEST(report.passed(), report.summary());
         BOOST_TEST(report.writes >= 4000u);
-        BOOST_TEST(report.pulls > 1000u);
+        // Writers pace on readers every 10 operations: reads interleave.
+        BOOST_TEST(report.pulls_while_writing >= 150u);
     }
 }
 
