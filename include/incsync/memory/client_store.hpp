@@ -42,6 +42,9 @@ public:
     /// Applies a page and its sync state as one step under the type's write
     /// lock: readers see the page entirely or not at all. Keep pages small
     /// (the sync service chunks large catch-ups) so readers wait briefly.
+    /// Should allocation fail midway, the state is not updated (it is written
+    /// last), so the cursor stays behind the data and re-applying the page,
+    /// which is idempotent, completes it.
     template <entity E>
     result<void> apply(const page_update<E>& page)
     {

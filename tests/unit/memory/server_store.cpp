@@ -301,4 +301,28 @@ BOOST_AUTO_TEST_CASE(purged_tombstones_make_older_cursors_resync_that_type_only)
     BOOST_TEST(fresh.page.retention_horizon.micros == del->change.committed_at.micros + 1);
 }
 
+BOOST_AUTO_TEST_CASE(check_names_the_types_that_changed_for_a_view)
+{
+    store_t s;
+    auto start = check(s, "", 1);
+    BOOST_REQUIRE(start.has_value());
+    BOOST_TEST(start->changed.types.empty());
+    (void)s.create(named("A"));
+    (void)s.create(table_of(2, "other store's table"));
+    auto after = check(s, start->next_since, 1);
+    BOOST_REQUIRE(after.has_value());
+    BOOST_TEST(after->changed.types == std::vector<std::string_view>{"product"}, boost::test_tools::per_element());
+    auto store2 = check(s, "", 2);
+    BOOST_TEST(store2->changed.types == (std::vector<std::string_view>{"product", "table"}), boost::test_tools::per_element());
+    // Nothing new: nothing named; a store-1 check cursor is not a store-2 one.
+    BOOST_TEST(check(s, after->next_since, 1)->changed.types.empty());
+    BOOST_TEST(check(s, after->next_since, 2).error() == error::cursor_mismatch);
+    // A pull cursor is not a check cursor, and a timestamp works too.
+    BOOST_TEST(check(s, pull_ok<product>(s, "").next_since, 1).error() == error::cursor_mismatch);
+    auto by_time = check(s, format_timestamp(after->changed.server_time), 1);
+    BOOST_REQUIRE(by_time.has_value());
+    BOOST_TEST(by_time->changed.types.empty());
+    BOOST_TEST(check(s, "nonsense", 1).error() == error::bad_cursor);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
