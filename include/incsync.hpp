@@ -21,5 +21,8 @@
 #include <incsync/replicate.hpp>
 #include <incsync/store.hpp>
 #include <incsync/timestamp.hpp>
+#include <incsync/wire/error_response.hpp>
+#include <incsync/wire/notification.hpp>
+#include <incsync/wire/pull_response.hpp>
 
 #endif
