@@ -44,13 +44,16 @@ inline constexpr decode_options lenient_decode{.ignore_unknown_members = true};
 /// Admin create: like strict, plus the entity's required members.
 inline constexpr decode_options create_decode{.enforce_required_members = true};
 
-/// Appends the JSON object for `v` to `out`: members in declaration order.
+/// Appends a JSON object holding the members of `v` that are in `members`,
+/// in declaration order. The one encoder behind `append_json` and deltas.
 template <described T>
-void append_json(std::string& out, const T& v)
+void append_members_json(std::string& out, const T& v, member_set members)
 {
     out.push_back('{');
     bool first = true;
+    std::size_t i = 0;
     boost::mp11::mp_for_each<detail::public_members<T>>([&](auto D) {
+        if (!members.test(i++)) return;
         if (!first) out.push_back(',');
         first = false;
         out.push_back('"');
@@ -59,6 +62,13 @@ void append_json(std::string& out, const T& v)
         detail::append_json_value(out, v.*D.pointer);
     });
     out.push_back('}');
+}
+
+/// Appends the JSON object for `v` to `out`: members in declaration order.
+template <described T>
+void append_json(std::string& out, const T& v)
+{
+    append_members_json(out, v, member_set::first(member_count<T>));
 }
 
 /// The JSON text of `v`.

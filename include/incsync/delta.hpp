@@ -42,20 +42,7 @@ void assign_members(T& dst, const T& src, member_set members)
 template <described T>
 void append_delta_json(std::string& out, const T& v, member_set members)
 {
-    out.push_back('{');
-    bool first = true;
-    std::size_t i = 0;
-    boost::mp11::mp_for_each<detail::public_members<T>>([&](auto D) {
-        if (members.test(i++)) {
-            if (!first) out.push_back(',');
-            first = false;
-            out.push_back('"');
-            out.append(D.name);
-            out.append("\":");
-            detail::append_json_value(out, v.*D.pointer);
-        }
-    });
-    out.push_back('}');
+    append_members_json(out, v, members);
 }
 
 /// The delta carrying `members` of `v`, as a JSON object.

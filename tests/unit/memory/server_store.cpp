@@ -7,9 +7,13 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "../fixtures.hpp"
+
 #include <chrono>
 
 using namespace incsync;
+using fixtures::named;
+using fixtures::table_of;
 using pos::product;
 using pos::setting;
 using store_t = memory::server_store<pos::entities>;
@@ -17,22 +21,6 @@ using store_t = memory::server_store<pos::entities>;
 static_assert(server_store<store_t>);
 
 namespace {
-
-product named(std::string name, std::int64_t price = 100)
-{
-    product p;
-    p.name = std::move(name);
-    p.price_cents = price;
-    return p;
-}
-
-pos::table table_of(std::int64_t store, std::string name)
-{
-    pos::table t;
-    t.store_id = store;
-    t.name = std::move(name);
-    return t;
-}
 
 template <class E>
 pull_result<E> pull_ok(const store_t& s, std::string_view since, std::optional<std::int64_t> store = {},

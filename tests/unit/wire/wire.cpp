@@ -10,20 +10,15 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "../fixtures.hpp"
+
 using namespace incsync;
+using fixtures::named;
 using pos::product;
 using store_t = memory::server_store<pos::entities>;
 namespace json = boost::json;
 
 namespace {
-
-product named(std::string name, std::int64_t price = 100)
-{
-    product p;
-    p.name = std::move(name);
-    p.price_cents = price;
-    return p;
-}
 
 template <class E>
 json::object response(const store_t& s, std::string_view since, bool delta, std::size_t limit = 1000)
