@@ -1,32 +1,56 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with CMake and Meson, runs every test.
-# INCSYNC_SANITIZE_TESTS=1 also runs the suite under ASan+UBSan.
+#   INCSYNC_JOBS=N            parallel compile and test jobs (default 2: CI has 2 cores)
+#   INCSYNC_SANITIZE_TESTS=1  also build and run the suite under ASan+UBSan (slow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+jobs=${INCSYNC_JOBS:-2}
+start=$SECONDS
+step="install dependencies"
+trap 'rc=$?; [ $rc -eq 0 ] || echo "== run-tests: FAILED during: $step (exit $rc, $((SECONDS - start)) s)" >&2' EXIT
+
 scripts/install-deps.sh
-jobs=${INCSYNC_JOBS:-$(nproc)}
-start=$(date +%s)
 
-echo "== CMake (release preset): build and test"
+step="CMake configure (release)"
+echo "== $step"
 cmake --preset release >/dev/null
+step="CMake build (release)"
+echo "== $step"
 cmake --build --preset release -j "$jobs"
-ctest --preset release -j "$jobs"
+step="CTest (release)"
+echo "== $step"
+ctest --preset release -j "$jobs" --output-on-failure
 
-echo "== Meson: build and test"
-if [ -d build/meson ]; then
+step="Meson setup"
+echo "== $step"
+if [ -f build/meson/build.ninja ]; then
     meson setup --reconfigure build/meson >/dev/null
 else
+    rm -rf build/meson
     meson setup build/meson >/dev/null
 fi
+step="Meson compile"
+echo "== $step"
 meson compile -C build/meson -j "$jobs"
-meson test -C build/meson --print-errorlogs
+step="Meson test"
+echo "== $step"
+meson test -C build/meson --print-errorlogs --num-processes "$jobs"
 
 if [ "${INCSYNC_SANITIZE_TESTS:-0}" = 1 ]; then
-    echo "== CMake (asan preset): build and test"
+    step="CMake configure (asan)"
+    echo "== $step"
     cmake --preset asan >/dev/null
+    step="CMake build (asan)"
+    echo "== $step"
     cmake --build --preset asan -j "$jobs"
-    ctest --preset asan -j "$jobs"
+    step="CTest (asan)"
+    echo "== $step"
+    ctest --preset asan -j "$jobs" --output-on-failure
 fi
 
-echo "== all tests passed in $(( $(date +%s) - start )) s"
+# Every step stops the script on failure, so reaching here means all passed.
+cmake_tests=$(ctest --preset release -N | grep -c 'Test *#')
+meson_tests=$(meson test -C build/meson --list 2>/dev/null | grep -vc '^ninja')
+echo "== run-tests: all passed in $((SECONDS - start)) s"
+echo "tests: $((cmake_tests + meson_tests)) passed, 0 failed"

@@ -1,0 +1,34 @@
+# Run by ctest (TEST_INCLUDE_FILES), not by cmake: asks the unit-test
+# executable for its test tree and adds one test per top-level unit.
+# In: incsync_unit_exe, incsync_unit_timeout.
+if(NOT EXISTS "${incsync_unit_exe}")
+    # Not built yet: one entry that fails with "Could not find executable".
+    add_test(unit "${incsync_unit_exe}")
+    return()
+endif()
+
+execute_process(COMMAND "${incsync_unit_exe}" --list_content
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+# Boost.Test prints the tree on stderr: top-level units unindented, "*" when enabled.
+string(REPLACE "\n" ";" lines "${err}\n${out}")
+set(units)
+set(plain TRUE)
+foreach(line IN LISTS lines)
+    if(line MATCHES "^([^ \t].*)\\*$")
+        list(APPEND units "${CMAKE_MATCH_1}")
+        if(NOT CMAKE_MATCH_1 MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
+            set(plain FALSE) # e.g. a template case "name<int>": no safe filter
+        endif()
+    endif()
+endforeach()
+
+if(NOT rc EQUAL 0 OR NOT units OR NOT plain)
+    # Listing failed or is unusable: run everything as one test, which reports why.
+    add_test(unit "${incsync_unit_exe}" --report_level=short)
+    set_tests_properties(unit PROPERTIES TIMEOUT ${incsync_unit_timeout})
+    return()
+endif()
+foreach(unit IN LISTS units)
+    add_test(unit.${unit} "${incsync_unit_exe}" --run_test=${unit} --report_level=short)
+    set_tests_properties(unit.${unit} PROPERTIES TIMEOUT ${incsync_unit_timeout})
+endforeach()
