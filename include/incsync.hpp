@@ -12,6 +12,7 @@
 #include <incsync/delta.hpp>
 #include <incsync/entity.hpp>
 #include <incsync/error.hpp>
+#include <incsync/hub.hpp>
 #include <incsync/member_set.hpp>
 #include <incsync/memory/client_store.hpp>
 #include <incsync/memory/server_store.hpp>
