@@ -39,9 +39,9 @@ constexpr std::string_view protocol_code(error e) noexcept
 inline void append_error_json(std::string& out, std::string_view code, std::string_view message)
 {
     out.append(R"({"error":{"code":)");
-    detail::append_json_string(out, code);
+    incsync::detail::append_json_string(out, code);
     out.append(R"(,"message":)");
-    detail::append_json_string(out, message);
+    incsync::detail::append_json_string(out, message);
     out.append("}}");
 }
 

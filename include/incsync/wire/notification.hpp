@@ -39,13 +39,13 @@ inline std::shared_ptr<const notification> make_notification(const change& c)
     out.append(R"("type":"entity_updated","entity_type":)");
     incsync::detail::append_json_string(out, c.entity_type);
     out.append(R"(,"entity_id":)");
-    detail::append_i64(out, c.id);
+    incsync::detail::append_json_value(out, c.id);
     out.append(R"(,"change_type":")");
     out.append(to_string(c.type));
     out.append(R"(","timestamp":)");
-    detail::append_timestamp(out, c.committed_at);
+    incsync::detail::append_json_value(out, c.committed_at);
     out.append(R"(,"version":)");
-    detail::append_u64(out, c.version);
+    incsync::detail::append_json_value(out, c.version);
     out.push_back('}');
     return n;
 }

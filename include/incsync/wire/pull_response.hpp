@@ -8,31 +8,9 @@
 #include <incsync/detail/json_writer.hpp>
 #include <incsync/pull.hpp>
 
-#include <charconv>
 #include <string>
 
 namespace incsync::wire {
-
-namespace detail {
-
-inline void append_u64(std::string& out, std::uint64_t v)
-{
-    char buf[24];
-    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-}
-
-inline void append_i64(std::string& out, std::int64_t v)
-{
-    char buf[24];
-    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-}
-
-inline void append_timestamp(std::string& out, timestamp t)
-{
-    incsync::detail::append_json_value(out, t);
-}
-
-} // namespace detail
 
 /// Appends the JSON body answering a pull of `E`. With `delta`, records that
 /// existed in the client's last complete view carry only the members changed
@@ -52,11 +30,11 @@ void append_pull_response(std::string& out, const pull_result<E>& r, bool delta)
         const E& v = e.record->value;
         if (i) out.push_back(',');
         out.append(R"({"id":)");
-        detail::append_i64(out, v.id);
+        incsync::detail::append_json_value(out, v.id);
         out.append(R"(,"change_type":")");
         out.append(to_string(e.type));
         out.append(R"(","updated_at":)");
-        detail::append_timestamp(out, v.updated_at);
+        incsync::detail::append_json_value(out, v.updated_at);
         out.append(R"(,"data":)");
         if (partial && e.type == change_type::update) append_delta_json(out, v, e.changed | id_member);
         else out.append(e.record->json);
@@ -66,19 +44,19 @@ void append_pull_response(std::string& out, const pull_result<E>& r, bool delta)
     for (std::size_t i = 0; i < page.deleted.size(); ++i) {
         if (i) out.push_back(',');
         out.append(R"({"id":)");
-        detail::append_i64(out, page.deleted[i].id);
+        incsync::detail::append_json_value(out, page.deleted[i].id);
         out.append(R"(,"deleted_at":)");
-        detail::append_timestamp(out, page.deleted[i].deleted_at);
+        incsync::detail::append_json_value(out, page.deleted[i].deleted_at);
         out.push_back('}');
     }
     out.append(R"(],"next_since":)");
     incsync::detail::append_json_string(out, r.next_since);
     out.append(page.has_more ? R"(,"has_more":true,"server_time":)" : R"(,"has_more":false,"server_time":)");
-    detail::append_timestamp(out, page.server_time);
+    incsync::detail::append_json_value(out, page.server_time);
     out.append(R"(,"version":)");
-    detail::append_u64(out, page.high_water);
+    incsync::detail::append_json_value(out, page.high_water);
     out.append(R"(,"retention_horizon":)");
-    detail::append_timestamp(out, page.retention_horizon);
+    incsync::detail::append_json_value(out, page.retention_horizon);
     out.push_back('}');
 }
 
@@ -93,7 +71,7 @@ inline void append_check_response(std::string& out, const check_result& r)
     out.append(R"(],"next_since":)");
     incsync::detail::append_json_string(out, r.next_since);
     out.append(R"(,"server_time":)");
-    detail::append_timestamp(out, r.changed.server_time);
+    incsync::detail::append_json_value(out, r.changed.server_time);
     out.push_back('}');
 }
 
