@@ -187,6 +187,8 @@ public:
         }
         for (auto& n : queue_) out.push_back({wire::seq_prefix(++seq_), std::move(n)});
         queue_.clear();
+        // An idle connection keeps no memory from a past burst.
+        if (queue_.capacity() > idle_capacity) queue_.shrink_to_fit();
         return true;
     }
 
@@ -209,12 +211,15 @@ public:
         static const notification_ptr n = [] {
             auto c = std::make_shared<wire::notification>();
             c->body = R"("type":"catch_up"})";
+            c->event = "catch_up";
             return c;
         }();
         return n;
     }
 
 private:
+    static constexpr std::size_t idle_capacity = 16;
+
     mutable std::mutex mutex_;
     std::vector<notification_ptr> queue_;
     std::size_t capacity_;

@@ -3,9 +3,9 @@
 // the Beast session reads a request, calls `handle`, writes the response, so
 // every route is testable (and fuzzable) in process.
 //
-// Not here yet (issue 3): long-poll waiting (`check` answers at once), the
-// WebSocket and SSE streams, images, rate limiting. They belong to the
-// session and the notification hub, which call into this handler.
+// What needs a connection lives in the Beast binding (include/incsync/beast/):
+// WebSocket and SSE streams, holding a long-poll `check` open, rate limiting.
+// For a long poll this handler answers "nothing yet" and says what to wait for.
 #ifndef INCSYNC_SERVER_HANDLER_HPP
 #define INCSYNC_SERVER_HANDLER_HPP
 
@@ -13,6 +13,7 @@
 #include <incsync/detail/query_string.hpp>
 #include <incsync/pull.hpp>
 #include <incsync/server/auth.hpp>
+#include <incsync/server/images.hpp>
 #include <incsync/store.hpp>
 #include <incsync/wire/error_response.hpp>
 #include <incsync/wire/pull_response.hpp>
@@ -21,7 +22,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
 
+#include <chrono>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +37,10 @@ using response = http::response<http::string_body>;
 
 struct handler_options {
     token_table tokens;
-    std::size_t max_body_bytes = 1 << 20;
+    std::size_t max_body_bytes = 1 << 20;  ///< JSON bodies
+    std::size_t max_image_bytes = 4 << 20; ///< image uploads
+    /// Where images live; null disables the image routes (404).
+    std::shared_ptr<image_repository> images;
     /// Called after every committed (non-noop) write, before its response is
     /// built: the notification hub hooks in here.
     std::function<void(const change&)> on_commit;
@@ -68,6 +74,14 @@ inline response error_response(const error_info& e)
     return json_response(status, wire::error_json(e));
 }
 
+/// A long-poll `check?wait=N` that found nothing changed yet: the connection
+/// should wait for a notification of `store_id`'s topic (or `wait` to pass)
+/// and then ask again.
+struct long_poll {
+    std::optional<std::int64_t> store_id;
+    std::chrono::seconds wait{0};
+};
+
 /// The API over a server store. Thread-safe when `Store` is.
 template <server_store Store>
 class handler {
@@ -77,10 +91,12 @@ public:
     handler(Store& store, handler_options options) : store_(store), options_(std::move(options)) {}
 
     /// Answers one request. Never throws for bad input: every failure is a
-    /// JSON error response.
-    response handle(const request& req)
+    /// JSON error response. When `wait` is given and the request is a
+    /// long-poll `check` with nothing changed yet, sets `*wait`; the returned
+    /// response is then the answer to send should the wait time out.
+    response handle(const request& req, std::optional<long_poll>* wait = nullptr)
     {
-        response res = route(req);
+        response res = route(req, wait);
         res.version(req.version());
         res.keep_alive(req.keep_alive());
         return res;
@@ -94,44 +110,61 @@ public:
         return token ? options_.tokens.find(*token) : std::nullopt;
     }
 
+    /// Who a raw token (e.g. `?token=` on a WebSocket or SSE URL) acts as.
+    std::optional<principal> authenticate(std::string_view token) const { return options_.tokens.find(token); }
+
+    const handler_options& options() const noexcept { return options_; }
+
 private:
     static constexpr std::string_view api_prefix = "/api/v1/";
     static constexpr std::string_view sync_prefix = "sync/";
+    static constexpr std::int64_t max_wait_seconds = 60;
 
-    response route(const request& req)
+    response route(const request& req, std::optional<long_poll>* wait)
     {
         const auto target = detail::parse_target(std::string_view(req.target().data(), req.target().size()));
         if (!target.path.starts_with(api_prefix)) return error_response(http::status::not_found, "not_found", "no such endpoint");
         if (target.malformed) return error_response(http::status::bad_request, "bad_request", "malformed query string");
-        if (req.body().size() > options_.max_body_bytes)
+        const std::string_view rest = target.path.substr(api_prefix.size());
+        const bool image = is_image_path(rest);
+        if (req.body().size() > (image ? options_.max_image_bytes : options_.max_body_bytes))
             return error_response(http::status::payload_too_large, "payload_too_large", "request body too large");
         const auto who = authenticate(req);
         if (!who) return error_response(http::status::unauthorized, "unauthorized", "missing or unknown token");
 
-        std::string_view rest = target.path.substr(api_prefix.size());
         if (rest.starts_with(sync_prefix)) {
             if (req.method() != http::verb::get) return method_not_allowed("GET");
-            return sync_route(rest.substr(sync_prefix.size()), target, *who);
+            return sync_route(rest.substr(sync_prefix.size()), target, *who, wait);
         }
-        if (who->role != role::admin) return error_response(http::status::forbidden, "forbidden", "admin token required");
+        // Images are global data: registers may read them (PROTOCOL.md section 5).
+        const bool image_read = image && req.method() == http::verb::get;
+        if (who->role != role::admin && !image_read)
+            return error_response(http::status::forbidden, "forbidden", "admin token required");
         return admin_route(req, rest, target);
     }
 
+    static bool is_image_path(std::string_view rest) noexcept { return rest.ends_with("/image"); }
+
     // GET /api/v1/sync/{path} | incremental?entity_type= | check
-    response sync_route(std::string_view what, const detail::target& t, const principal& who)
+    response sync_route(std::string_view what, const detail::target& t, const principal& who,
+                        std::optional<long_poll>* wait)
     {
         auto store_id = store_param(t);
         if (!store_id) return error_response(store_id.error());
         if (who.role == role::cash_register && *store_id && *store_id != who.store_id)
             return error_response(http::status::forbidden, "forbidden", "this token is for another store");
         if (what == "check") {
-            if (auto wait = t.get("wait")) {
-                auto w = detail::parse_int64(*wait);
-                if (!w || *w < 0 || *w > 60)
+            std::int64_t seconds = 0;
+            if (auto w = t.get("wait")) {
+                auto v = detail::parse_int64(*w);
+                if (!v || *v < 0 || *v > max_wait_seconds)
                     return error_response(http::status::bad_request, "bad_request", "wait must be 0..60 seconds");
+                seconds = *v;
             }
             auto r = check(store_, t.get("since").value_or(""), *store_id);
             if (!r) return error_response(r.error());
+            if (wait && seconds > 0 && r->changed.types.empty())
+                *wait = long_poll{*store_id, std::chrono::seconds(seconds)};
             std::string body;
             wire::append_check_response(body, *r);
             return json_response(http::status::ok, std::move(body));
@@ -179,12 +212,15 @@ private:
     {
         const auto slash = rest.find('/');
         const std::string_view path = rest.substr(0, slash);
-        const std::optional<std::string_view> id_text =
+        std::optional<std::string_view> id_text =
             slash == std::string_view::npos ? std::nullopt : std::optional(rest.substr(slash + 1));
+        const bool image = id_text && is_image_path(*id_text);
+        if (image) id_text->remove_suffix(std::string_view("/image").size());
         std::optional<response> res;
         const bool known = visit_entity<entities>(path, [&]<class E>(std::type_identity<E>) {
             if (entity_path<E> != path) return; // admin routes use the path segment only
-            res = id_text ? one_record<E>(req, *id_text) : collection<E>(req, t);
+            if (!image) res = id_text ? one_record<E>(req, *id_text) : collection<E>(req, t);
+            else if constexpr (has_image<E>) res = image_route<E>(req, *id_text, t);
         });
         if (known && res) return std::move(*res);
         return error_response(http::status::not_found, "not_found", "no such endpoint");
@@ -244,6 +280,8 @@ private:
         case http::verb::delete_: {
             auto r = store_.template remove<E>(*id);
             if (!r) return error_response(r.error());
+            if constexpr (has_image<E>)
+                if (options_.images) options_.images->remove(entity_type_name<E>, *id);
             notify(r->change);
             response res{http::status::no_content, 11};
             res.prepare_payload();
@@ -251,6 +289,59 @@ private:
         }
         default: return method_not_allowed("GET, PATCH, PUT, DELETE");
         }
+    }
+
+    // PUT|GET /api/v1/{path}/{id}/image[?size=N]
+    template <has_image E>
+    response image_route(const request& req, std::string_view id_text, const detail::target& t)
+    {
+        const auto id = detail::parse_int64(id_text);
+        if (!options_.images || !id) return error_response(http::status::not_found, "not_found", "no such record");
+        std::string_view rendition = t.get("size").value_or("");
+        if (!rendition.empty()) {
+            auto size = detail::parse_int64(rendition);
+            if (!size || *size < 1 || *size > 4096)
+                return error_response(http::status::bad_request, "bad_request", "size must be 1..4096 pixels");
+        }
+        if (req.method() == http::verb::get) {
+            auto img = options_.images->get(entity_type_name<E>, *id, rendition);
+            if (!img) return error_response(http::status::not_found, "not_found", "no image");
+            const auto inm = req[http::field::if_none_match];
+            const bool fresh = etag_matches(std::string_view(inm.data(), inm.size()), img->etag);
+            response res{fresh ? http::status::not_modified : http::status::ok, 11};
+            res.set(http::field::etag, img->etag);
+            res.set(http::field::cache_control, "no-cache");
+            if (!fresh) {
+                res.set(http::field::content_type, img->content_type);
+                // Uploaded SVG must not run as a page of this origin.
+                res.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+                res.set("X-Content-Type-Options", "nosniff");
+                res.body() = img->bytes;
+            }
+            res.prepare_payload();
+            return res;
+        }
+        if (req.method() != http::verb::put) return method_not_allowed("GET, PUT");
+        auto img = make_image(req.body());
+        if (!img)
+            return error_response(http::status::unsupported_media_type, "unsupported_media_type",
+                                  "body is not a PNG, JPEG, GIF, WebP or SVG image");
+        // One upload at a time: the version bump reads, then writes.
+        std::lock_guard lock(image_mutex_);
+        auto current = store_.template get<E>(*id);
+        if (!current) return error_response(current.error());
+        if (!rendition.empty()) { // another size of the current image: no new version
+            options_.images->put(entity_type_name<E>, *id, rendition, std::move(img));
+            return json_response(http::status::ok, (*current)->json);
+        }
+        E changes = (*current)->value;
+        changes.image_url = std::string(api_prefix) + std::string(entity_path<E>) + '/' + std::to_string(*id) + "/image";
+        changes.image_version += 1;
+        options_.images->put(entity_type_name<E>, *id, "", std::move(img));
+        member_set members;
+        members.set(member_index<E>("image_url"));
+        members.set(member_index<E>("image_version"));
+        return committed(store_.template update<E>(*id, changes, members), http::status::ok);
     }
 
     template <entity E>
@@ -298,6 +389,7 @@ private:
 
     Store& store_;
     handler_options options_;
+    std::mutex image_mutex_;
 };
 
 } // namespace incsync::server

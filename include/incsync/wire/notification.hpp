@@ -26,6 +26,7 @@ struct notification {
     std::string body;       ///< `"type":"entity_updated",...}`
     std::optional<std::int64_t> store_id; ///< topic: nullopt for global changes
     version_t version = 0;
+    std::string_view event = "entity_updated"; ///< the `type`, static storage (SSE `event:` line)
 };
 
 /// Encodes the notification for one committed change, once.

@@ -1,0 +1,244 @@
+// Example: incsync-pos-server, the POS sync server of PROTOCOL.md.
+//
+//   incsync-pos-server --port 8080 --demo-data
+//   incsync-pos-server --host 0.0.0.0 --port 8080 --admin-token s3cret
+//                      --register-token till-1:1 --register-token till-2:2  (one line)
+//
+// Without tokens it makes up one admin token and one register token per demo
+// store, and prints them. It prints `listening on HOST:PORT` once it accepts
+// connections (with --port 0, the port the system picked), and stops cleanly
+// on SIGINT or SIGTERM.
+#include <incsync/beast/server.hpp>
+#include <incsync/memory/server_store.hpp>
+#include <incsync/pos/demo_data.hpp>
+#include <incsync/pos/entities.hpp>
+#include <incsync/server/images.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct config {
+    std::string host = "127.0.0.1";
+    unsigned short port = 8080;
+    std::string db = ":memory:";
+    bool demo_data = false;
+    bool quiet = false;
+    std::size_t demo_products = 300;
+    unsigned threads = 1;
+    incsync::beast::server_options server;
+    std::vector<std::string> admin_tokens;
+    std::vector<std::pair<std::string, std::int64_t>> register_tokens;
+};
+
+constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
+  --host ADDR              address to listen on (default 127.0.0.1)
+  --port N                 port (default 8080; 0 picks a free one)
+  --db PATH                store; ":memory:" (default; the SQLite store comes later)
+  --admin-token T          a token that may write (repeatable)
+  --register-token T:ID    a cash-register token bound to store ID (repeatable)
+  --config FILE            tokens from a file: lines "admin T" or "register T ID"
+  --demo-data              seed a demo catalog (categories, products with images,
+                           recipes, two stores with tables, settings, prefixes)
+  --demo-products N        products in the demo catalog (default 300)
+  --threads N              I/O threads (default 1)
+  --rate-limit N[:BURST]   requests per second per client (default 50:200; 0 disables)
+  --heartbeat-ms N         WebSocket ping / SSE comment interval (default 15000)
+  --log-requests           log every request, not only connections and errors
+  --quiet                  log nothing
+)";
+
+std::optional<std::int64_t> to_int(std::string_view s)
+{
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+bool add_register_token(config& c, std::string_view spec)
+{
+    const auto colon = spec.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    const auto store = to_int(spec.substr(colon + 1));
+    if (!store) return false;
+    c.register_tokens.emplace_back(std::string(spec.substr(0, colon)), *store);
+    return true;
+}
+
+bool read_config_file(config& c, const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) return false;
+    std::string kind, token;
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream words(line);
+        std::int64_t store = 0;
+        if (words >> kind >> token && kind == "admin") c.admin_tokens.push_back(token);
+        else if (kind == "register" && words >> store) c.register_tokens.emplace_back(token, store);
+        else return false;
+    }
+    return true;
+}
+
+std::optional<config> parse_args(int argc, char** argv)
+{
+    config c;
+    c.server.api.images = std::make_shared<incsync::server::memory_image_repository>();
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&]() -> std::optional<std::string_view> {
+            if (i + 1 >= argc) return std::nullopt;
+            return std::string_view(argv[++i]);
+        };
+        auto fail = [&](std::string_view why) -> std::optional<config> {
+            std::cerr << "incsync-pos-server: " << why << " (" << arg << ")\n" << usage;
+            return std::nullopt;
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::cout << usage;
+            std::exit(0);
+        } else if (arg == "--demo-data") {
+            c.demo_data = true;
+        } else if (arg == "--log-requests") {
+            c.server.log_requests = true;
+        } else if (arg == "--quiet") {
+            c.quiet = true;
+        } else {
+            auto v = value();
+            if (!v) return fail("missing value");
+            if (arg == "--host") c.host = *v;
+            else if (arg == "--port") {
+                auto p = to_int(*v);
+                if (!p || *p < 0 || *p > 65535) return fail("bad port");
+                c.port = static_cast<unsigned short>(*p);
+            } else if (arg == "--db") c.db = *v;
+            else if (arg == "--admin-token") {
+                if (v->empty()) return fail("empty token");
+                c.admin_tokens.emplace_back(*v);
+            } else if (arg == "--register-token") {
+                if (!add_register_token(c, *v)) return fail("expected TOKEN:STORE_ID");
+            } else if (arg == "--config") {
+                if (!read_config_file(c, std::string(*v))) return fail("cannot read tokens file");
+            } else if (arg == "--demo-products") {
+                auto n = to_int(*v);
+                if (!n || *n < 0 || *n > 1'000'000) return fail("bad count");
+                c.demo_products = static_cast<std::size_t>(*n);
+            } else if (arg == "--threads") {
+                auto n = to_int(*v);
+                if (!n || *n < 1 || *n > 256) return fail("bad thread count");
+                c.threads = static_cast<unsigned>(*n);
+            } else if (arg == "--rate-limit") {
+                const auto colon = v->find(':');
+                auto rate = to_int(v->substr(0, colon));
+                auto burst = colon == std::string_view::npos ? rate : to_int(v->substr(colon + 1));
+                if (!rate || !burst || *rate < 0 || *burst < 0) return fail("expected N or N:BURST");
+                c.server.rate = {static_cast<double>(*rate), static_cast<double>(*burst)};
+            } else if (arg == "--heartbeat-ms") {
+                auto n = to_int(*v);
+                if (!n || *n < 10) return fail("bad interval");
+                c.server.heartbeat_interval = std::chrono::milliseconds(*n);
+            } else return fail("unknown option");
+        }
+    }
+    return c;
+}
+
+std::string random_token()
+{
+    std::random_device rd;
+    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string t(24, ' ');
+    for (auto& ch : t) ch = alphabet[rd() % 36];
+    return t;
+}
+
+void log_line(std::string_view line)
+{
+    static std::mutex mutex;
+    char when[32];
+    const auto now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    std::lock_guard lock(mutex);
+    std::cerr << when << ' ' << line << '\n';
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    auto parsed = parse_args(argc, argv);
+    if (!parsed) return 2;
+    auto& c = *parsed;
+    if (!c.quiet) c.server.log = log_line;
+    if (c.db != ":memory:") {
+        std::cerr << "incsync-pos-server: only --db :memory: is available until the SQLite store lands\n";
+        return 2;
+    }
+
+    if (c.admin_tokens.empty() && c.register_tokens.empty()) {
+        c.admin_tokens.push_back(random_token());
+        for (std::int64_t store : {1, 2}) c.register_tokens.emplace_back(random_token(), store);
+    }
+    for (const auto& t : c.admin_tokens) c.server.api.tokens.add_admin(t);
+    for (const auto& [t, store] : c.register_tokens) c.server.api.tokens.add_register(t, store);
+
+    incsync::memory::server_store<incsync::pos::entities> store;
+    if (c.demo_data) {
+        incsync::pos::demo_options demo;
+        demo.products = c.demo_products;
+        auto seeded = incsync::pos::seed_demo_data(store, c.server.api.images.get(), demo);
+        if (!seeded) {
+            std::cerr << "incsync-pos-server: seeding failed: " << seeded.error() << '\n';
+            return 1;
+        }
+        std::cout << "demo data: " << seeded->records << " records, " << seeded->images << " images\n";
+    }
+
+    boost::asio::io_context ioc(static_cast<int>(c.threads));
+    incsync::beast::server server(ioc.get_executor(), store, c.server);
+    boost::system::error_code ec;
+    server.listen({boost::asio::ip::make_address(c.host, ec), c.port}, ec);
+    if (ec) {
+        std::cerr << "incsync-pos-server: cannot listen on " << c.host << ':' << c.port << ": " << ec.message() << '\n';
+        return 1;
+    }
+    for (const auto& t : c.admin_tokens) std::cout << "admin token: " << t << '\n';
+    for (const auto& [t, s] : c.register_tokens) std::cout << "register token (store " << s << "): " << t << '\n';
+    const auto ep = server.local_endpoint();
+    std::cout << "listening on " << ep.address().to_string() << ':' << ep.port() << std::endl;
+
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int sig) {
+        log_line(std::string("signal ") + std::to_string(sig) + ": stopping");
+        server.stop();
+    });
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < c.threads; ++i) threads.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& t : threads) t.join();
+    const auto stats = server.stats();
+    std::cout << "stopped after " << stats.requests << " requests, " << stats.notifications_sent
+              << " notifications sent" << std::endl;
+    return 0;
+}

@@ -1,0 +1,361 @@
+// One HTTP/1.1 connection: reads requests with limits, answers them through
+// the handler, holds long-poll checks open, and hands the socket over to a
+// push_session on a WebSocket upgrade or an SSE request.
+#ifndef INCSYNC_BEAST_DETAIL_HTTP_SESSION_HPP
+#define INCSYNC_BEAST_DETAIL_HTTP_SESSION_HPP
+
+#include <incsync/beast/detail/push_session.hpp>
+#include <incsync/beast/detail/shared_state.hpp>
+#include <incsync/beast/detail/websocket_frame.hpp>
+#include <incsync/detail/query_string.hpp>
+#include <incsync/server/handler.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace incsync::beast::detail {
+
+namespace http = boost::beast::http;
+
+/// What sessions of a server over `Store` share: the state and the handler.
+template <server_store Store>
+class server_core : public shared_state {
+public:
+    server_core(Store& store, server_options options)
+        : shared_state(with_hub_hook(std::move(options), this), [&store] { return store.now(); }),
+          api(store, this->options().api)
+    {
+    }
+
+    incsync::server::handler<Store> api;
+
+private:
+    // A commit is published before its response is built (PROTOCOL.md section 4).
+    static server_options with_hub_hook(server_options o, server_core* self)
+    {
+        o.api.on_commit = [self, next = std::move(o.api.on_commit)](const change& c) {
+            self->hub().publish(c);
+            if (next) next(c);
+        };
+        return o;
+    }
+};
+
+inline std::string endpoint_text(const tcp::socket& s)
+{
+    boost::system::error_code ec;
+    const auto ep = s.remote_endpoint(ec);
+    if (ec) return "?";
+    return ep.address().to_string() + ':' + std::to_string(ep.port());
+}
+
+template <server_store Store>
+class http_session final : public session_base,
+                           public subscriber,
+                           public std::enable_shared_from_this<http_session<Store>> {
+public:
+    http_session(tcp::socket socket, std::shared_ptr<server_core<Store>> core)
+        : peer_(endpoint_text(socket)), stream_(std::move(socket)), core_(std::move(core))
+    {
+    }
+
+    ~http_session() override
+    {
+        subscription_.reset(); // first: the hub may be inside `deliver`
+        if (registered_) {
+            core_->counters().http_connections--;
+            core_->remove(this);
+        }
+    }
+
+    void start()
+    {
+        if (!core_->add(this->shared_from_this())) return;
+        registered_ = true;
+        core_->counters().http_connections++;
+        do_read();
+    }
+
+    void shutdown() override
+    {
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
+    }
+
+    // A long poll's topic saw a change: check again (on the strand).
+    void deliver(const notification_ptr&) override
+    {
+        if (woken_.exchange(true)) return;
+        if (auto self = this->weak_from_this().lock())
+            asio::post(stream_.get_executor(), [self = std::move(self)] { self->on_poll_wake(); });
+    }
+
+private:
+    using clock = std::chrono::steady_clock;
+    static constexpr std::string_view websocket_prefix = "/ws/sync/";
+    static constexpr std::string_view events_path = "/api/v1/sync/events";
+
+    const server_options& options() const noexcept { return core_->options(); }
+
+    void do_read()
+    {
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
+        parser_->body_limit(options().api.max_body_bytes);
+        stream_.expires_after(options().idle_timeout);
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                    self->on_header(ec);
+                                });
+    }
+
+    void on_header(boost::system::error_code ec)
+    {
+        if (ec) return on_read_error(ec);
+        const auto& req = parser_->get();
+        const auto target = std::string_view(req.target().data(), req.target().size());
+        const auto path = target.substr(0, target.find('?'));
+        const bool image_upload = req.method() == http::verb::put && path.ends_with("/image");
+        const auto limit = image_upload ? options().api.max_image_bytes : options().api.max_body_bytes;
+        parser_->body_limit(limit);
+        if (const auto length = parser_->content_length(); length && *length > limit)
+            return refuse(http::status::payload_too_large, "payload_too_large", "request body too large");
+        if (req[http::field::expect] == "100-continue") {
+            // curl and others wait for this before sending a large body.
+            static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+            return asio::async_write(stream_, asio::buffer(go_on),
+                                     [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                         if (ec) return self->close();
+                                         self->read_body();
+                                     });
+        }
+        read_body();
+    }
+
+    void read_body()
+    {
+        http::async_read(stream_, buffer_, *parser_,
+                         [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                             if (ec) return self->on_read_error(ec);
+                             self->req_ = self->parser_->release();
+                             self->parser_.reset();
+                             self->dispatch();
+                         });
+    }
+
+    void on_read_error(boost::system::error_code ec)
+    {
+        const bool parse_error = ec.category() == http::make_error_code(http::error::body_limit).category();
+        if (ec == http::error::end_of_stream || !parse_error)
+            return close(); // the peer left, went quiet, or the socket failed
+        if (ec == http::error::body_limit)
+            return refuse(http::status::payload_too_large, "payload_too_large", "request body too large");
+        if (ec == http::error::header_limit)
+            return refuse(http::status::request_header_fields_too_large, "header_too_large",
+                          "request headers too large");
+        refuse(http::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+    }
+
+    // An error after which the rest of the stream cannot be trusted: answer, then close.
+    void refuse(http::status status, std::string_view code, const std::string& message)
+    {
+        core_->log(peer_ + ": " + std::to_string(static_cast<unsigned>(status)) + ' ' + message);
+        auto res = incsync::server::error_response(status, code, message);
+        res.keep_alive(false);
+        send(std::move(res));
+    }
+
+    void dispatch()
+    {
+        core_->counters().requests++;
+        const auto target = incsync::detail::parse_target(std::string_view(req_.target().data(), req_.target().size()));
+        const bool upgrade = boost::beast::websocket::is_upgrade(req_);
+        const auto query_token = target.get("token");
+        const auto header = req_[http::field::authorization];
+        auto token = incsync::server::bearer_token(std::string_view(header.data(), header.size()));
+        const bool streaming = upgrade || target.path == events_path;
+        if (!token && streaming && query_token) token = query_token; // browsers cannot set headers there
+        const auto who = token ? core_->api.authenticate(*token) : std::nullopt;
+
+        if (core_->limiter().enabled()) {
+            const std::string key = who ? "token:" + std::string(*token) : "addr:" + peer_.substr(0, peer_.rfind(':'));
+            if (const auto wait = core_->limiter().acquire(key)) {
+                core_->counters().rate_limited++;
+                auto res = incsync::server::error_response(http::status::too_many_requests, "rate_limited",
+                                                  "too many requests; retry later");
+                res.set(http::field::retry_after, std::to_string(wait));
+                return send(std::move(res));
+            }
+        }
+        if (target.path.starts_with(websocket_prefix) || target.path == events_path)
+            return open_stream(target, who, upgrade);
+
+        std::optional<incsync::server::long_poll> wait;
+        auto res = core_->api.handle(req_, &wait);
+        if (wait) return start_long_poll(*wait);
+        send(std::move(res));
+    }
+
+    // ---- WebSocket upgrade and SSE ---------------------------------------
+
+    void open_stream(const incsync::detail::target& t, const std::optional<incsync::server::principal>& who, bool upgrade)
+    {
+        const bool websocket = t.path.starts_with(websocket_prefix);
+        const std::string_view register_id =
+            websocket ? t.path.substr(websocket_prefix.size()) : t.get("cash_register_id").value_or("");
+        if (req_.method() != http::verb::get) {
+            auto res = incsync::server::error_response(http::status::method_not_allowed, "method_not_allowed", "use GET");
+            res.set(http::field::allow, "GET");
+            return send(std::move(res));
+        }
+        if (t.malformed) return send(incsync::server::error_response(http::status::bad_request, "bad_request", "malformed query string"));
+        if (websocket && (register_id.empty() || register_id.size() > 128 || register_id.find('/') != std::string_view::npos))
+            return send(incsync::server::error_response(http::status::not_found, "not_found", "no such endpoint"));
+        if (websocket && !upgrade)
+            return send(incsync::server::error_response(http::status::bad_request, "bad_request", "expected a WebSocket upgrade"));
+        if (!who) return send(incsync::server::error_response(http::status::unauthorized, "unauthorized", "missing or unknown token"));
+
+        std::optional<std::int64_t> topic;
+        if (auto s = t.get("store_id"); s && !s->empty()) {
+            topic = incsync::detail::parse_int64(*s);
+            if (!topic) return send(incsync::server::error_response(http::status::bad_request, "bad_request", "store_id must be an integer"));
+        }
+        if (who->role == incsync::server::role::cash_register) {
+            if (topic && topic != who->store_id)
+                return send(incsync::server::error_response(http::status::forbidden, "forbidden", "this token is for another store"));
+            topic = who->store_id;
+        }
+
+        push_session::setup s;
+        s.topic = topic;
+        s.label = peer_ + (websocket ? " ws " : " sse ") + "register=" + std::string(register_id.empty() ? "-" : register_id)
+                + " store=" + (topic ? std::to_string(*topic) : std::string("all"));
+        if (websocket) {
+            const auto version = req_[http::field::sec_websocket_version];
+            if (version != "13") {
+                auto res = incsync::server::error_response(http::status::upgrade_required, "bad_request",
+                                                  "only WebSocket version 13 is supported");
+                res.set(http::field::sec_websocket_version, "13");
+                return send(std::move(res));
+            }
+            const auto key = req_[http::field::sec_websocket_key];
+            if (!valid_websocket_key(std::string_view(key.data(), key.size())))
+                return send(incsync::server::error_response(http::status::bad_request, "bad_request", "bad Sec-WebSocket-Key"));
+            s.kind = stream_kind::websocket;
+            s.preamble = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Accept: "
+                       + websocket_accept(std::string_view(key.data(), key.size())) + "\r\n\r\n";
+        } else {
+            s.kind = stream_kind::event_stream;
+            // Close-delimited body: no chunk framing around each event.
+            s.preamble = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+                         "Connection: close\r\nX-Accel-Buffering: no\r\n\r\nretry: 3000\n\n";
+        }
+        s.leftover = boost::beast::buffers_to_string(buffer_.data());
+        stream_.expires_never();
+        auto session = std::make_shared<push_session>(stream_.release_socket(), core_, std::move(s));
+        session->start();
+    }
+
+    // ---- long poll ---------------------------------------------------------
+
+    void start_long_poll(const incsync::server::long_poll& lp)
+    {
+        core_->counters().long_polls++;
+        polling_ = true;
+        subscription_ = core_->hub().subscribe(*this, lp.store_id);
+        poll_timer_.emplace(stream_.get_executor());
+        poll_timer_->expires_after(lp.wait);
+        poll_timer_->async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+            if (!ec) self->finish_long_poll(self->core_->api.handle(self->req_));
+        });
+        // A commit between the first check and subscribing is caught here.
+        woken_ = true;
+        on_poll_wake();
+    }
+
+    void on_poll_wake()
+    {
+        woken_ = false;
+        if (!polling_) return;
+        std::optional<incsync::server::long_poll> again;
+        auto res = core_->api.handle(req_, &again);
+        if (!again) finish_long_poll(std::move(res));
+    }
+
+    void finish_long_poll(incsync::server::response res)
+    {
+        if (!polling_) return;
+        polling_ = false;
+        core_->counters().long_polls--;
+        subscription_.reset();
+        poll_timer_.reset();
+        send(std::move(res));
+    }
+
+    // ---- writing -------------------------------------------------------
+
+    void send(incsync::server::response res)
+    {
+        const auto status = res.result_int();
+        if (options().log_requests || status >= 500)
+            core_->log(peer_ + ": " + std::string(req_.method_string()) + ' ' + std::string(req_.target()) + ' '
+                       + std::to_string(status));
+        res_ = std::move(res);
+        stream_.expires_after(options().idle_timeout);
+        http::async_write(stream_, *res_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+            self->on_write(ec);
+        });
+    }
+
+    void on_write(boost::system::error_code ec)
+    {
+        const bool keep_alive = res_->keep_alive();
+        res_.reset();
+        req_ = {};
+        if (ec || !keep_alive) return close();
+        do_read();
+    }
+
+    void close()
+    {
+        if (polling_) {
+            polling_ = false;
+            core_->counters().long_polls--;
+        }
+        subscription_.reset();
+        poll_timer_.reset();
+        boost::system::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.close();
+    }
+
+    std::string peer_;
+    boost::beast::tcp_stream stream_;
+    std::shared_ptr<server_core<Store>> core_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    incsync::server::request req_;
+    std::optional<incsync::server::response> res_;
+    notification_hub::subscription subscription_;
+    std::optional<asio::steady_timer> poll_timer_;
+    std::atomic<bool> woken_{false};
+    bool polling_ = false;
+    bool registered_ = false;
+};
+
+} // namespace incsync::beast::detail
+
+#endif

@@ -1,0 +1,452 @@
+// A connection that receives notifications: a WebSocket (RFC 6455) after its
+// upgrade, or a Server-Sent Events stream.
+//
+// Why our own WebSocket framing rather than beast::websocket::stream: Beast
+// writes one message per call, and we want every frame queued for a
+// connection to leave in one gather write (a burst costs one syscall, not
+// one per notification), with the shared notification body written straight
+// from the hub's buffer and no per-connection write buffer. Server frames are
+// unmasked and the client only sends small control messages, so framing is a
+// few dozen lines (detail/websocket_frame.hpp); Beast still parses the HTTP.
+//
+// Everything runs on the socket's strand. The hub calls `deliver` from the
+// publishing thread: it only queues in the outbox and, once per idle period,
+// posts a wake-up.
+#ifndef INCSYNC_BEAST_DETAIL_PUSH_SESSION_HPP
+#define INCSYNC_BEAST_DETAIL_PUSH_SESSION_HPP
+
+#include <incsync/beast/detail/shared_state.hpp>
+#include <incsync/beast/detail/websocket_frame.hpp>
+#include <incsync/detail/json_writer.hpp>
+#include <incsync/hub.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace incsync::beast::detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+enum class stream_kind { websocket, event_stream };
+
+class push_session final : public session_base,
+                           public subscriber,
+                           public std::enable_shared_from_this<push_session> {
+public:
+    struct setup {
+        stream_kind kind = stream_kind::websocket;
+        std::optional<std::int64_t> topic; ///< the store; nullopt: every store (admin)
+        std::string label;                 ///< names the connection in the log
+        std::string preamble;              ///< the HTTP response head, written first
+        std::string leftover;              ///< bytes the client sent after its request
+    };
+
+    push_session(tcp::socket socket, std::shared_ptr<shared_state> state, setup s)
+        : socket_(std::move(socket)),
+          timer_(socket_.get_executor()),
+          state_(std::move(state)),
+          kind_(s.kind),
+          topic_(s.topic),
+          label_(std::move(s.label)),
+          preamble_(std::move(s.preamble)),
+          rd_(std::move(s.leftover)),
+          outbox_(state_->options().outbox_capacity)
+    {
+    }
+
+    ~push_session() override
+    {
+        // First: the hub may be inside `deliver` on another thread.
+        subscription_.reset();
+        if (!closed_) forget();
+    }
+
+    /// Subscribes, then writes the preamble: nothing committed after the
+    /// client's handshake completes can be missed.
+    void start()
+    {
+        if (!state_->add(shared_from_this())) {
+            boost::system::error_code ec;
+            socket_.close(ec);
+            closed_ = true;
+            return;
+        }
+        registered_ = true;
+        (websocket() ? state_->counters().websocket_connections : state_->counters().event_streams)++;
+        subscription_ = state_->hub().subscribe(*this, topic_);
+        const auto now = clock::now();
+        last_read_ = last_heartbeat_ = now;
+        state_->log(label_ + ": open");
+        write_more();
+        if (websocket()) process_input();
+        do_read();
+        arm_timer(tick());
+    }
+
+    void shutdown() override
+    {
+        asio::post(socket_.get_executor(), [self = shared_from_this()] {
+            if (self->closed_) return;
+            if (self->websocket()) self->queue_close(close_code::going_away, "server shutting down");
+            else self->close_now("server shutting down");
+        });
+    }
+
+    void deliver(const notification_ptr& n) override
+    {
+        if (!outbox_.push(n)) return;
+        if (auto self = weak_from_this().lock())
+            asio::post(socket_.get_executor(), [self = std::move(self)] { self->write_more(); });
+    }
+
+private:
+    using clock = std::chrono::steady_clock;
+
+    // A frame's own bytes: WebSocket header or SSE `event:`/`data:` lines, then
+    // the `{"seq":K,` prefix. The shared body follows in the gather write.
+    struct head {
+        std::array<char, 96> bytes;
+        std::size_t size = 0;
+    };
+
+    static constexpr std::size_t read_chunk = 512;
+    static constexpr std::size_t max_pending_control = 4096;
+    static constexpr std::size_t idle_capacity = 16;
+    static constexpr std::string_view sse_tail = "\n\n";
+    static constexpr auto close_grace = std::chrono::seconds(2);
+
+    bool websocket() const noexcept { return kind_ == stream_kind::websocket; }
+
+    clock::duration tick() const
+    {
+        const auto& o = state_->options();
+        return std::max<clock::duration>(std::min<clock::duration>(o.heartbeat_interval, o.stall_timeout / 2),
+                                         std::chrono::milliseconds(1));
+    }
+
+    // ---- writing -------------------------------------------------------
+
+    void write_more()
+    {
+        if (writing_ || closed_) return;
+        buffers_.clear();
+        if (!preamble_.empty()) buffers_.emplace_back(asio::buffer(preamble_));
+        if (!control_.empty()) {
+            control_sending_.swap(control_);
+            control_.clear();
+            buffers_.emplace_back(asio::buffer(control_sending_));
+            close_in_flight_ = close_queued_;
+        }
+        if (!close_queued_ && outbox_.take(batch_)) append_frames();
+        if (buffers_.empty()) {
+            release_idle_memory();
+            return;
+        }
+        writing_ = true;
+        write_started_ = clock::now();
+        asio::async_write(socket_, buffers_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            self->on_write(ec);
+        });
+    }
+
+    void append_frames()
+    {
+        heads_.resize(batch_.size());
+        std::uint64_t catch_ups = 0;
+        for (std::size_t i = 0; i < batch_.size(); ++i) {
+            const auto& f = batch_[i];
+            auto& h = heads_[i];
+            const auto prefix = f.prefix.view();
+            const auto& body = f.body->body;
+            if (websocket()) {
+                h.size = write_frame_header(h.bytes.data(), opcode::text, prefix.size() + body.size());
+            } else {
+                h.size = 0;
+                append(h, "event: ");
+                append(h, f.body->event);
+                append(h, "\ndata: ");
+            }
+            append(h, prefix);
+            buffers_.emplace_back(h.bytes.data(), h.size);
+            buffers_.emplace_back(body.data(), body.size());
+            if (!websocket()) buffers_.emplace_back(sse_tail.data(), sse_tail.size());
+            catch_ups += f.body == outbox::catch_up();
+        }
+        auto& c = state_->counters();
+        c.notifications_sent.fetch_add(batch_.size(), std::memory_order_relaxed);
+        if (catch_ups) c.catch_ups.fetch_add(catch_ups, std::memory_order_relaxed);
+    }
+
+    static void append(head& h, std::string_view s) noexcept
+    {
+        const auto n = std::min(s.size(), h.bytes.size() - h.size);
+        std::copy_n(s.data(), n, h.bytes.data() + h.size);
+        h.size += n;
+    }
+
+    void on_write(boost::system::error_code ec)
+    {
+        writing_ = false;
+        batch_.clear(); // drops this connection's references to shared bodies
+        control_sending_.clear();
+        if (!preamble_.empty()) std::string().swap(preamble_);
+        if (ec) return close_now("write failed: " + ec.message());
+        if (close_in_flight_) {
+            close_sent_ = true;
+            if (peer_closed_) return close_now("closed");
+            // Our close is out; the peer answers with its own, or the timer ends it.
+            return arm_timer(close_grace);
+        }
+        write_more();
+    }
+
+    void release_idle_memory()
+    {
+        if (batch_.capacity() > idle_capacity) {
+            std::vector<outbox::frame>().swap(batch_);
+            std::vector<head>().swap(heads_);
+            std::vector<asio::const_buffer>().swap(buffers_);
+        }
+        if (control_sending_.capacity() > max_pending_control) std::string().swap(control_sending_);
+    }
+
+    // WebSocket control frames and replies, and SSE comments, go out ahead of
+    // queued notifications in the next write.
+    void queue_raw(opcode op, std::string_view payload)
+    {
+        if (close_queued_ || closed_ || control_.size() > max_pending_control) return;
+        char h[max_frame_header];
+        control_.append(h, write_frame_header(h, op, payload.size()));
+        control_.append(payload);
+        write_more();
+    }
+
+    void queue_close(std::uint16_t code, std::string_view reason)
+    {
+        if (close_queued_ || closed_) return;
+        char payload[125];
+        const auto n = write_close_payload(payload, code, reason);
+        char h[max_frame_header];
+        control_.append(h, write_frame_header(h, opcode::close, n));
+        control_.append(payload, n);
+        close_queued_ = true;
+        arm_timer(close_grace);
+        write_more();
+    }
+
+    void queue_heartbeat()
+    {
+        if (websocket()) return queue_raw(opcode::ping, {});
+        if (close_queued_ || closed_ || control_.size() > max_pending_control) return;
+        control_.append(": heartbeat\n\n");
+        write_more();
+    }
+
+    // ---- reading -------------------------------------------------------
+
+    void do_read()
+    {
+        if (closed_) return;
+        const auto old = rd_.size();
+        rd_.resize(old + read_chunk);
+        socket_.async_read_some(asio::buffer(rd_.data() + old, read_chunk),
+                                [self = shared_from_this(), old](boost::system::error_code ec, std::size_t n) {
+                                    self->on_read(ec, old, n);
+                                });
+    }
+
+    void on_read(boost::system::error_code ec, std::size_t old, std::size_t n)
+    {
+        rd_.resize(old + n);
+        if (closed_) return;
+        if (ec) return close_now(ec == asio::error::eof ? "closed by peer" : "read failed: " + ec.message());
+        last_read_ = clock::now();
+        if (!websocket()) rd_.clear(); // an SSE client has nothing to say; reading only notices it leave
+        else process_input();
+        do_read();
+    }
+
+    void process_input()
+    {
+        std::size_t pos = 0;
+        while (!closed_ && !peer_closed_ && pos < rd_.size()) {
+            const auto f = parse_frame(rd_.data() + pos, rd_.size() - pos, state_->options().max_client_message);
+            if (f.what == parsed_frame::status::need_more) break;
+            if (f.what == parsed_frame::status::error) {
+                rd_.clear();
+                return fail(f.error_code, "bad frame");
+            }
+            const std::string_view payload(rd_.data() + pos + f.header_size, f.payload_size);
+            pos += f.header_size + f.payload_size;
+            on_frame(f, payload);
+        }
+        rd_.erase(0, pos);
+        if (rd_.empty() && rd_.capacity() > 2 * read_chunk) std::string().swap(rd_);
+    }
+
+    void on_frame(const parsed_frame& f, std::string_view payload)
+    {
+        switch (f.op) {
+        case opcode::ping: return queue_raw(opcode::pong, payload);
+        case opcode::pong: return;
+        case opcode::close: {
+            peer_closed_ = true;
+            if (close_sent_) return close_now("closed");
+            const auto r = parse_close_payload(payload);
+            if (!r.valid) return queue_close(close_code::protocol_error, "bad close frame");
+            return queue_close(r.code == 1005 ? close_code::normal : r.code, {});
+        }
+        case opcode::continuation:
+            if (!in_message_) return fail(close_code::protocol_error, "continuation without a message");
+            if (message_.size() + payload.size() > state_->options().max_client_message)
+                return fail(close_code::message_too_big, "message too big");
+            message_.append(payload);
+            if (f.fin) {
+                in_message_ = false;
+                on_message(message_op_, message_);
+                std::string().swap(message_);
+            }
+            return;
+        default:
+            if (in_message_) return fail(close_code::protocol_error, "new message inside a fragmented one");
+            if (f.fin) return on_message(f.op, payload);
+            in_message_ = true;
+            message_op_ = f.op;
+            message_.assign(payload);
+        }
+    }
+
+    // A client's message: `{"type":"ping"}` gets a pong; unknown types are
+    // ignored (a newer client may say more); anything unreadable is answered
+    // with an error message and the connection stays up.
+    void on_message(opcode op, std::string_view text)
+    {
+        if (op != opcode::text) return fail(close_code::unsupported_data, "binary messages are not supported");
+        if (!valid_utf8(text)) return fail(close_code::invalid_payload, "text is not UTF-8");
+        boost::system::error_code ec;
+        const auto jv = boost::json::parse(text, ec);
+        const auto* obj = ec ? nullptr : jv.if_object();
+        if (!obj) return reply_error("messages are JSON objects");
+        const auto* type = obj->if_contains("type");
+        if (!type || !type->is_string()) return reply_error("a message needs a string \"type\"");
+        if (type->get_string() != "ping") return;
+        std::string pong = R"({"type":"pong","server_time":)";
+        incsync::detail::append_json_value(pong, state_->now());
+        pong.push_back('}');
+        queue_raw(opcode::text, pong);
+    }
+
+    void reply_error(std::string_view message)
+    {
+        std::string out = R"({"type":"error","error":{"code":"bad_request","message":)";
+        incsync::detail::append_json_string(out, message);
+        out.append("}}");
+        queue_raw(opcode::text, out);
+    }
+
+    void fail(std::uint16_t code, std::string_view why)
+    {
+        state_->log(label_ + ": protocol error (" + std::to_string(code) + "): " + std::string(why));
+        queue_close(code, why);
+    }
+
+    // ---- time ----------------------------------------------------------
+
+    void arm_timer(clock::duration after)
+    {
+        if (closed_) return;
+        timer_.expires_after(after);
+        timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (!ec && !self->closed_) self->on_tick();
+        });
+    }
+
+    void on_tick()
+    {
+        const auto now = clock::now();
+        const auto& o = state_->options();
+        if (close_queued_) return close_now("close handshake timed out");
+        if (writing_ && now - write_started_ >= o.stall_timeout) {
+            state_->counters().closed_stalled++;
+            return close_now("stalled: not reading its notifications");
+        }
+        if (websocket() && now - last_read_ >= 2 * o.heartbeat_interval) {
+            state_->counters().closed_dead++;
+            return close_now("dead: no answer to pings");
+        }
+        if (now - last_heartbeat_ >= o.heartbeat_interval) {
+            last_heartbeat_ = now;
+            queue_heartbeat();
+        }
+        arm_timer(tick());
+    }
+
+    void close_now(const std::string& why)
+    {
+        if (closed_) return;
+        closed_ = true;
+        subscription_.reset();
+        boost::system::error_code ec;
+        timer_.cancel();
+        socket_.shutdown(tcp::socket::shutdown_both, ec);
+        socket_.close(ec);
+        forget();
+        state_->log(label_ + ": " + why);
+    }
+
+    void forget() noexcept
+    {
+        if (!registered_) return;
+        registered_ = false;
+        (websocket() ? state_->counters().websocket_connections : state_->counters().event_streams)--;
+        state_->remove(this);
+    }
+
+    tcp::socket socket_;
+    asio::steady_timer timer_;
+    std::shared_ptr<shared_state> state_;
+    stream_kind kind_;
+    std::optional<std::int64_t> topic_;
+    std::string label_;
+    std::string preamble_;
+    std::string rd_;      // received, not yet parsed
+    std::string message_; // a fragmented message being put together
+    opcode message_op_ = opcode::text;
+    bool in_message_ = false;
+
+    outbox outbox_;
+    notification_hub::subscription subscription_;
+    std::vector<outbox::frame> batch_; // in flight
+    std::vector<head> heads_;
+    std::vector<asio::const_buffer> buffers_;
+    std::string control_;         // queued control frames, replies, SSE comments
+    std::string control_sending_; // in flight
+
+    clock::time_point last_read_{};
+    clock::time_point last_heartbeat_{};
+    clock::time_point write_started_{};
+    bool writing_ = false;
+    bool close_queued_ = false;
+    bool close_in_flight_ = false;
+    bool close_sent_ = false;
+    bool peer_closed_ = false;
+    bool closed_ = false;
+    bool registered_ = false;
+};
+
+} // namespace incsync::beast::detail
+
+#endif

@@ -1,0 +1,60 @@
+// Settings and counters of the Beast server binding.
+#ifndef INCSYNC_BEAST_SERVER_OPTIONS_HPP
+#define INCSYNC_BEAST_SERVER_OPTIONS_HPP
+
+#include <incsync/server/handler.hpp>
+#include <incsync/server/rate_limiter.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+namespace incsync::beast {
+
+struct server_options {
+    /// Tokens, body limits and images: what the request handler needs.
+    incsync::server::handler_options api;
+    /// Per-client request rate (HTTP requests, upgrades and streams alike).
+    /// The default allows a register's full initial sync at once; {0, 0}
+    /// disables limiting (benchmarks).
+    incsync::server::rate_limit rate{50, 200};
+    std::size_t max_header_bytes = 8 * 1024;
+    /// A keep-alive connection with no request for this long is closed, as is
+    /// one that takes this long to send a request.
+    std::chrono::milliseconds idle_timeout{60'000};
+    /// WebSocket ping (SSE comment) interval. A WebSocket peer that sends
+    /// nothing, not even a pong, for two intervals is closed as dead.
+    std::chrono::milliseconds heartbeat_interval{15'000};
+    /// A connection whose write has not progressed for this long is closed:
+    /// its consumer stalled. Until then its queue stays bounded (see outbox).
+    std::chrono::milliseconds stall_timeout{30'000};
+    /// Notifications queued for one connection before the backlog is replaced
+    /// by one `catch_up`.
+    std::size_t outbox_capacity = 256;
+    /// Largest message a WebSocket client may send (they send pings).
+    std::size_t max_client_message = 4096;
+    /// One line per connection event and per error; null: silent.
+    std::function<void(std::string_view)> log;
+    /// Also log one line per HTTP request.
+    bool log_requests = false;
+};
+
+/// A snapshot of the server's counters.
+struct server_stats {
+    std::uint64_t http_connections = 0;      ///< open, not upgraded
+    std::uint64_t websocket_connections = 0; ///< open
+    std::uint64_t event_streams = 0;         ///< open SSE connections
+    std::uint64_t long_polls = 0;            ///< `check?wait=` requests waiting
+    std::uint64_t requests = 0;              ///< HTTP requests answered
+    std::uint64_t notifications_sent = 0;    ///< frames written to streams
+    std::uint64_t catch_ups = 0;             ///< backlogs replaced by a `catch_up`
+    std::uint64_t closed_stalled = 0;        ///< streams closed for not reading
+    std::uint64_t closed_dead = 0;           ///< WebSockets closed for not answering pings
+    std::uint64_t rate_limited = 0;          ///< requests answered 429
+};
+
+} // namespace incsync::beast
+
+#endif
