@@ -17,6 +17,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <sys/resource.h>
+
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -214,6 +216,14 @@ int main(int argc, char** argv)
         std::cout << "demo data: " << seeded->records << " records, " << seeded->images << " images\n";
     }
 
+    // One descriptor per connection: allow as many as the hard limit does.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+
+    c.server.threads = c.threads;
     boost::asio::io_context ioc(static_cast<int>(c.threads));
     incsync::beast::server server(ioc.get_executor(), store, c.server);
     boost::system::error_code ec;

@@ -38,9 +38,8 @@ template <server_store Store>
 class server {
 public:
     server(boost::asio::any_io_executor executor, Store& store, server_options options = {})
-        : executor_(executor),
-          core_(std::make_shared<detail::server_core<Store>>(store, std::move(options))),
-          acceptor_(std::make_shared<acceptor>(boost::asio::make_strand(executor)))
+        : core_(std::make_shared<detail::server_core<Store>>(executor, store, std::move(options))),
+          acceptor_(std::make_shared<acceptor>(core_->connection_executor()))
     {
     }
 
@@ -71,7 +70,7 @@ public:
             return;
         }
         core_->log("listening on " + endpoint_text(a.local_endpoint(ec)));
-        accept(acceptor_, core_, executor_);
+        accept(acceptor_, core_);
     }
 
     boost::asio::ip::tcp::endpoint local_endpoint() const
@@ -113,12 +112,12 @@ private:
     }
 
     // Free-standing so that the pending accept keeps what it needs alive.
-    static void accept(std::shared_ptr<acceptor> a, std::shared_ptr<detail::server_core<Store>> core,
-                       boost::asio::any_io_executor executor)
+    static void accept(std::shared_ptr<acceptor> a, std::shared_ptr<detail::server_core<Store>> core)
     {
         auto& socket = a->socket;
-        socket.async_accept(boost::asio::make_strand(executor),
-                            [a = std::move(a), core = std::move(core), executor](boost::system::error_code ec,
+        auto executor = core->connection_executor(); // before `core` moves into the handler
+        socket.async_accept(std::move(executor),
+                            [a = std::move(a), core = std::move(core)](boost::system::error_code ec,
                                                                                  boost::asio::ip::tcp::socket s) mutable {
                                 if (ec == boost::asio::error::operation_aborted || !a->socket.is_open()) return;
                                 if (ec) {
@@ -126,9 +125,8 @@ private:
                                     core->log("accept failed: " + ec.message());
                                     auto& retry = a->retry;
                                     retry.expires_after(std::chrono::milliseconds(100));
-                                    retry.async_wait([a = std::move(a), core = std::move(core),
-                                                      executor](boost::system::error_code) mutable {
-                                        if (a->socket.is_open()) accept(std::move(a), std::move(core), std::move(executor));
+                                    retry.async_wait([a = std::move(a), core = std::move(core)](boost::system::error_code) mutable {
+                                        if (a->socket.is_open()) accept(std::move(a), std::move(core));
                                     });
                                     return;
                                 }
@@ -137,11 +135,10 @@ private:
                                     s.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
                                     std::make_shared<detail::http_session<Store>>(std::move(s), core)->start();
                                 }
-                                accept(std::move(a), std::move(core), std::move(executor));
+                                accept(std::move(a), std::move(core));
                             });
     }
 
-    boost::asio::any_io_executor executor_;
     std::shared_ptr<detail::server_core<Store>> core_;
     std::shared_ptr<acceptor> acceptor_;
 };

@@ -14,6 +14,10 @@
 namespace incsync::beast {
 
 struct server_options {
+    /// How many threads run the io_context. With 1 (the default) connections
+    /// need no strands and notifications are woken in one batch per publish,
+    /// the cheapest path; with more, each connection runs on its own strand.
+    unsigned threads = 1;
     /// Tokens, body limits and images: what the request handler needs.
     incsync::server::handler_options api;
     /// Per-client request rate (HTTP requests, upgrades and streams alike).

@@ -34,8 +34,8 @@ namespace http = boost::beast::http;
 template <server_store Store>
 class server_core : public shared_state {
 public:
-    server_core(Store& store, server_options options)
-        : shared_state(with_hub_hook(std::move(options), this), [&store] { return store.now(); }),
+    server_core(boost::asio::any_io_executor executor, Store& store, server_options options)
+        : shared_state(std::move(executor), with_hub_hook(std::move(options), this), [&store] { return store.now(); }),
           api(store, this->options().api)
     {
     }

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,7 @@ enum class stream_kind { websocket, event_stream };
 
 class push_session final : public session_base,
                            public subscriber,
+                           public wakeable,
                            public std::enable_shared_from_this<push_session> {
 public:
     struct setup {
@@ -65,6 +67,8 @@ public:
           rd_(std::move(s.leftover)),
           outbox_(state_->options().outbox_capacity)
     {
+        boost::system::error_code ec;
+        socket_.non_blocking(true, ec); // writes are tried at once (see write_more)
     }
 
     ~push_session() override
@@ -108,9 +112,13 @@ public:
     void deliver(const notification_ptr& n) override
     {
         if (!outbox_.push(n)) return;
-        if (auto self = weak_from_this().lock())
-            asio::post(socket_.get_executor(), [self = std::move(self)] { self->write_more(); });
+        auto self = weak_from_this().lock();
+        if (!self) return;
+        if (state_->single_threaded()) state_->wakes().add(std::move(self));
+        else asio::post(socket_.get_executor(), [self = std::move(self)] { self->write_more(); });
     }
+
+    void wake() override { write_more(); }
 
 private:
     using clock = std::chrono::steady_clock;
@@ -139,27 +147,51 @@ private:
 
     // ---- writing -------------------------------------------------------
 
+    // Writes everything queued: control frames, then notifications, in one
+    // gather write. A consumer keeping up takes it at once (a non-blocking
+    // send, no asynchronous operation); the rest waits for the socket.
     void write_more()
     {
-        if (writing_ || closed_) return;
-        buffers_.clear();
-        if (!preamble_.empty()) buffers_.emplace_back(asio::buffer(preamble_));
-        if (!control_.empty()) {
-            control_sending_.swap(control_);
-            control_.clear();
-            buffers_.emplace_back(asio::buffer(control_sending_));
-            close_in_flight_ = close_queued_;
+        while (!writing_ && !closed_) {
+            buffers_.clear();
+            if (!preamble_.empty()) buffers_.emplace_back(asio::buffer(preamble_));
+            if (!control_.empty()) {
+                control_sending_.swap(control_);
+                control_.clear();
+                buffers_.emplace_back(asio::buffer(control_sending_));
+                close_in_flight_ = close_queued_;
+            }
+            if (!close_queued_ && outbox_.take(batch_)) append_frames();
+            if (buffers_.empty()) return release_idle_memory();
+            writing_ = true;
+            write_started_ = clock::now();
+            if (!write_now()) return;
+            if (!after_write({})) return;
         }
-        if (!close_queued_ && outbox_.take(batch_)) append_frames();
-        if (buffers_.empty()) {
-            release_idle_memory();
-            return;
+    }
+
+    // True when all of buffers_ went out; false when it failed or must wait.
+    bool write_now()
+    {
+        std::size_t first = 0;
+        while (first < buffers_.size()) {
+            boost::system::error_code ec;
+            const auto span = std::span(buffers_).subspan(first);
+            auto n = socket_.write_some(span, ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+            if (ec) {
+                on_write(ec);
+                return false;
+            }
+            while (first < buffers_.size() && n >= buffers_[first].size()) n -= buffers_[first++].size();
+            if (first < buffers_.size()) buffers_[first] += n;
         }
-        writing_ = true;
-        write_started_ = clock::now();
+        if (first == buffers_.size()) return true;
+        buffers_.erase(buffers_.begin(), buffers_.begin() + static_cast<std::ptrdiff_t>(first));
         asio::async_write(socket_, buffers_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
             self->on_write(ec);
         });
+        return false;
     }
 
     void append_frames()
@@ -199,18 +231,27 @@ private:
 
     void on_write(boost::system::error_code ec)
     {
+        if (after_write(ec)) write_more();
+    }
+
+    // After a write: true when writing may go on.
+    bool after_write(boost::system::error_code ec)
+    {
         writing_ = false;
         batch_.clear(); // drops this connection's references to shared bodies
         control_sending_.clear();
         if (!preamble_.empty()) std::string().swap(preamble_);
-        if (ec) return close_now("write failed: " + ec.message());
+        if (ec) {
+            close_now("write failed: " + ec.message());
+            return false;
+        }
         if (close_in_flight_) {
             close_sent_ = true;
-            if (peer_closed_) return close_now("closed");
-            // Our close is out; the peer answers with its own, or the timer ends it.
-            return arm_timer(close_grace);
+            if (peer_closed_) close_now("closed");
+            else arm_timer(close_grace); // the peer answers with its own close, or the timer ends it
+            return false;
         }
-        write_more();
+        return true;
     }
 
     void release_idle_memory()

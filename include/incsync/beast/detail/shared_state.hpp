@@ -9,6 +9,10 @@
 #include <incsync/server/rate_limiter.hpp>
 #include <incsync/timestamp.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -28,6 +32,52 @@ public:
     virtual void shutdown() = 0;
 };
 
+/// A connection with notifications to write, woken from the publisher's thread.
+class wakeable {
+public:
+    virtual ~wakeable() = default;
+    /// Runs on the connection's executor.
+    virtual void wake() = 0;
+};
+
+/// Single-threaded servers: connections to wake after a publish, collected so
+/// that one posted handler wakes them all (one post per publish, not one per
+/// connection). Thread-safe: publishers may run anywhere.
+class wake_list {
+public:
+    explicit wake_list(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+    void add(std::shared_ptr<wakeable> w)
+    {
+        std::unique_lock lock(mutex_);
+        pending_.push_back(std::move(w));
+        if (scheduled_) return;
+        scheduled_ = true;
+        // `keep` holds a connection, which holds the server state this list lives in.
+        auto keep = pending_.front();
+        lock.unlock();
+        boost::asio::post(executor_, [this, keep = std::move(keep)] { run(); });
+    }
+
+private:
+    void run()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            running_.swap(pending_);
+            scheduled_ = false;
+        }
+        for (auto& w : running_) w->wake();
+        running_.clear();
+    }
+
+    boost::asio::any_io_executor executor_;
+    std::mutex mutex_;
+    std::vector<std::shared_ptr<wakeable>> pending_;
+    std::vector<std::shared_ptr<wakeable>> running_; // only touched by run(), on the executor
+    bool scheduled_ = false;
+};
+
 struct counters {
     std::atomic<std::uint64_t> http_connections{0};
     std::atomic<std::uint64_t> websocket_connections{0};
@@ -44,10 +94,24 @@ struct counters {
 class shared_state {
 public:
     /// `now` is the store's clock, for the `server_time` of pongs.
-    shared_state(server_options options, std::function<timestamp()> now)
-        : options_(std::move(options)), limiter_(options_.rate), now_(std::move(now))
+    shared_state(boost::asio::any_io_executor executor, server_options options, std::function<timestamp()> now)
+        : options_(std::move(options)), limiter_(options_.rate), now_(std::move(now)), executor_(executor),
+          wakes_(std::move(executor))
     {
     }
+
+    bool single_threaded() const noexcept { return options_.threads <= 1; }
+
+    /// The executor a new connection runs on: the io_context's own when one
+    /// thread runs it, else a fresh strand. (Not inlined: GCC 12 at -O2 warns
+    /// falsely, -Warray-bounds, about copying an any_io_executor inlined here.)
+    [[gnu::noinline]] boost::asio::any_io_executor connection_executor() const
+    {
+        if (single_threaded()) return executor_;
+        return boost::asio::make_strand(executor_);
+    }
+
+    wake_list& wakes() noexcept { return wakes_; }
 
     timestamp now() const { return now_(); }
 
@@ -109,6 +173,8 @@ private:
     notification_hub hub_;
     incsync::server::rate_limiter limiter_;
     std::function<timestamp()> now_;
+    boost::asio::any_io_executor executor_;
+    wake_list wakes_;
     struct counters counters_;
     mutable std::mutex mutex_;
     bool stopping_ = false;
