@@ -9,6 +9,7 @@
 #include <incsync/member_set.hpp>
 #include <incsync/timestamp.hpp>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -63,8 +64,17 @@ template <entity E>
 struct record {
     E value;
     std::string json;
+    /// The quoted `updated_at`, which a pull's change entry repeats: formatted
+    /// once here rather than once per response.
+    std::array<char, timestamp_length + 2> updated_at_json;
 
-    explicit record(E v) : value(std::move(v)), json(to_json(value)) {}
+    explicit record(E v) : value(std::move(v)), json(to_json(value))
+    {
+        updated_at_json.front() = updated_at_json.back() = '"';
+        format_timestamp_to(updated_at_json.data() + 1, value.updated_at);
+    }
+
+    std::string_view quoted_updated_at() const noexcept { return {updated_at_json.data(), updated_at_json.size()}; }
 };
 
 template <entity E>

@@ -94,9 +94,12 @@ public:
     /// JSON error response. When `wait` is given and the request is a
     /// long-poll `check` with nothing changed yet, sets `*wait`; the returned
     /// response is then the answer to send should the wait time out.
-    response handle(const request& req, std::optional<long_poll>* wait = nullptr)
+    /// `buffer` lends the memory for a pull's body (a connection passes back
+    /// the previous response's body, so steady traffic allocates nothing).
+    response handle(const request& req, std::optional<long_poll>* wait = nullptr, std::string buffer = {})
     {
-        response res = route(req, wait);
+        buffer.clear();
+        response res = route(req, wait, buffer);
         res.version(req.version());
         res.keep_alive(req.keep_alive());
         return res;
@@ -120,7 +123,7 @@ private:
     static constexpr std::string_view sync_prefix = "sync/";
     static constexpr std::int64_t max_wait_seconds = 60;
 
-    response route(const request& req, std::optional<long_poll>* wait)
+    response route(const request& req, std::optional<long_poll>* wait, std::string& buffer)
     {
         const auto target = detail::parse_target(std::string_view(req.target().data(), req.target().size()));
         if (!target.path.starts_with(api_prefix)) return error_response(http::status::not_found, "not_found", "no such endpoint");
@@ -134,7 +137,7 @@ private:
 
         if (rest.starts_with(sync_prefix)) {
             if (req.method() != http::verb::get) return method_not_allowed("GET");
-            return sync_route(rest.substr(sync_prefix.size()), target, *who, wait);
+            return sync_route(rest.substr(sync_prefix.size()), target, *who, wait, buffer);
         }
         // Images are global data: registers may read them (PROTOCOL.md section 5).
         const bool image_read = image && req.method() == http::verb::get;
@@ -147,7 +150,7 @@ private:
 
     // GET /api/v1/sync/{path} | incremental?entity_type= | check
     response sync_route(std::string_view what, const detail::target& t, const principal& who,
-                        std::optional<long_poll>* wait)
+                        std::optional<long_poll>* wait, std::string& buffer)
     {
         auto store_id = store_param(t);
         if (!store_id) return error_response(store_id.error());
@@ -177,7 +180,7 @@ private:
         }
         std::optional<response> res;
         const bool known = visit_entity<entities>(type, [&]<class E>(std::type_identity<E>) {
-            res = pull_endpoint<E>(t, *store_id);
+            res = pull_endpoint<E>(t, *store_id, buffer);
         });
         if (known) return std::move(*res);
         if (what == "incremental") return error_response(error_info(error::unknown_entity_type, std::string(type)));
@@ -185,7 +188,7 @@ private:
     }
 
     template <entity E>
-    response pull_endpoint(const detail::target& t, std::optional<std::int64_t> store_id)
+    response pull_endpoint(const detail::target& t, std::optional<std::int64_t> store_id, std::string& body)
     {
         std::size_t limit = default_page_limit;
         if (auto l = t.get("limit")) {
@@ -201,8 +204,6 @@ private:
         }
         auto r = pull<E>(store_, {t.get("since").value_or(""), store_id, limit});
         if (!r) return error_response(r.error());
-        std::string body;
-        body.reserve(256 + r->page.changes.size() * 256);
         wire::append_pull_response(body, *r, delta);
         return json_response(http::status::ok, std::move(body));
     }

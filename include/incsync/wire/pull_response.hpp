@@ -20,6 +20,9 @@ template <entity E>
 void append_pull_response(std::string& out, const pull_result<E>& r, bool delta)
 {
     const auto& page = r.page;
+    std::size_t size = 512 + page.deleted.size() * 64;
+    for (const auto& e : page.changes) size += e.record->json.size() + 96;
+    out.reserve(out.size() + size);
     const bool partial = delta && r.since.base_known;
     const member_set id_member = member_set{}.set(member_index<E>("id"));
     out.append(R"({"entity_type":)");
@@ -34,7 +37,7 @@ void append_pull_response(std::string& out, const pull_result<E>& r, bool delta)
         out.append(R"(,"change_type":")");
         out.append(to_string(e.type));
         out.append(R"(","updated_at":)");
-        incsync::detail::append_json_value(out, v.updated_at);
+        out.append(e.record->quoted_updated_at());
         out.append(R"(,"data":)");
         if (partial && e.type == change_type::update) append_delta_json(out, v, e.changed | id_member);
         else out.append(e.record->json);

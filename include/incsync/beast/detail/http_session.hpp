@@ -106,6 +106,7 @@ private:
     using clock = std::chrono::steady_clock;
     static constexpr std::string_view websocket_prefix = "/ws/sync/";
     static constexpr std::string_view events_path = "/api/v1/sync/events";
+    static constexpr std::size_t max_spare_body = 512 * 1024;
 
     const server_options& options() const noexcept { return core_->options(); }
 
@@ -203,7 +204,7 @@ private:
             return open_stream(target, who, upgrade);
 
         std::optional<incsync::server::long_poll> wait;
-        auto res = core_->api.handle(req_, &wait);
+        auto res = core_->api.handle(req_, &wait, std::move(spare_body_));
         if (wait) return start_long_poll(*wait);
         send(std::move(res));
     }
@@ -323,6 +324,8 @@ private:
     void on_write(boost::system::error_code ec)
     {
         const bool keep_alive = res_->keep_alive();
+        // The body's memory serves the next response (bounded: a huge page's is dropped).
+        if (res_->body().capacity() <= max_spare_body) spare_body_ = std::move(res_->body());
         res_.reset();
         req_ = {};
         if (ec || !keep_alive) return close();
@@ -349,6 +352,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     incsync::server::request req_;
     std::optional<incsync::server::response> res_;
+    std::string spare_body_;
     notification_hub::subscription subscription_;
     std::optional<asio::steady_timer> poll_timer_;
     std::atomic<bool> woken_{false};
