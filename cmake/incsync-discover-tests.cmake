@@ -1,13 +1,14 @@
-# Run by ctest (TEST_INCLUDE_FILES), not by cmake: asks the unit-test
-# executable for its test tree and adds one test per top-level unit.
-# In: incsync_unit_exe, incsync_unit_timeout.
-if(NOT EXISTS "${incsync_unit_exe}")
+# Run by ctest (TEST_INCLUDE_FILES), not by cmake: asks a Boost.Test
+# executable for its test tree and adds one test per top-level unit, named
+# <prefix>.<unit> (unit.codec_suite, integration.pull_suite, ...).
+# In: incsync_discover_exe, incsync_discover_prefix, incsync_discover_timeout.
+if(NOT EXISTS "${incsync_discover_exe}")
     # Not built yet: one entry that fails with "Could not find executable".
-    add_test(unit "${incsync_unit_exe}")
+    add_test(${incsync_discover_prefix} "${incsync_discover_exe}")
     return()
 endif()
 
-execute_process(COMMAND "${incsync_unit_exe}" --list_content
+execute_process(COMMAND "${incsync_discover_exe}" --list_content
                 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 # Boost.Test prints the tree on stderr: top-level units unindented, "*" when enabled.
 string(REPLACE "\n" ";" lines "${err}\n${out}")
@@ -24,11 +25,11 @@ endforeach()
 
 if(NOT rc EQUAL 0 OR NOT units OR NOT plain)
     # Listing failed or is unusable: run everything as one test, which reports why.
-    add_test(unit "${incsync_unit_exe}" --report_level=short)
-    set_tests_properties(unit PROPERTIES TIMEOUT ${incsync_unit_timeout})
+    add_test(${incsync_discover_prefix} "${incsync_discover_exe}" --report_level=short)
+    set_tests_properties(${incsync_discover_prefix} PROPERTIES TIMEOUT ${incsync_discover_timeout})
     return()
 endif()
 foreach(unit IN LISTS units)
-    add_test(unit.${unit} "${incsync_unit_exe}" --run_test=${unit} --report_level=short)
-    set_tests_properties(unit.${unit} PROPERTIES TIMEOUT ${incsync_unit_timeout})
+    add_test(${incsync_discover_prefix}.${unit} "${incsync_discover_exe}" --run_test=${unit} --report_level=short)
+    set_tests_properties(${incsync_discover_prefix}.${unit} PROPERTIES TIMEOUT ${incsync_discover_timeout})
 endforeach()

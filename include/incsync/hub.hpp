@@ -152,8 +152,9 @@ public:
     explicit outbox(std::size_t capacity = 256) : capacity_(capacity) {}
 
     /// Queues `n`. Returns true when the connection was idle and must now be
-    /// woken to write (exactly one wake-up per idle period).
-    bool push(const notification_ptr& n)
+    /// woken to write (exactly one wake-up per idle period). `replaced`, when
+    /// given, is set when this push replaced the backlog by a `catch_up`.
+    bool push(const notification_ptr& n, bool* replaced = nullptr)
     {
         std::lock_guard lock(mutex_);
         if (overflowed_) {
@@ -162,6 +163,7 @@ public:
             coalesced_ += queue_.size() + 1;
             queue_.clear();
             overflowed_ = true;
+            if (replaced) *replaced = true;
         } else {
             queue_.push_back(n);
         }

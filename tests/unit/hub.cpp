@@ -109,6 +109,25 @@ BOOST_AUTO_TEST_CASE(stalled_consumer_is_bounded_and_told_to_catch_up)
     BOOST_TEST(boost::json::parse(frame_text(frames[0])).at("seq").as_int64() == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_replaced_backlog_is_reported_once_per_overflow)
+{
+    outbox box(4);
+    int replaced_count = 0;
+    auto push = [&](version_t v) {
+        bool replaced = false;
+        (void)box.push(note(1, v), &replaced);
+        replaced_count += replaced;
+    };
+    for (version_t v = 1; v <= 4; ++v) push(v);
+    BOOST_TEST(replaced_count == 0); // full, not over
+    for (version_t v = 5; v <= 50; ++v) push(v);
+    BOOST_TEST(replaced_count == 1); // one overflow, however long it lasts
+    std::vector<outbox::frame> frames;
+    BOOST_TEST(box.take(frames)); // the catch_up ends the overflow
+    for (version_t v = 51; v <= 60; ++v) push(v);
+    BOOST_TEST(replaced_count == 2);
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_producers_lose_nothing_unaccounted)
 {
     outbox box(64);

@@ -34,6 +34,11 @@ struct server_options {
     /// A connection whose write has not progressed for this long is closed:
     /// its consumer stalled. Until then its queue stays bounded (see outbox).
     std::chrono::milliseconds stall_timeout{30'000};
+    /// Kernel send buffer (SO_SNDBUF) of a WebSocket or SSE connection; 0
+    /// keeps the system's autotuned one (up to net.ipv4.tcp_wmem's maximum,
+    /// 4 MiB by default). Smaller bounds the kernel memory a stalled consumer
+    /// pins and lets the stall timeout see it sooner.
+    std::size_t stream_send_buffer = 0;
     /// Notifications queued for one connection before the backlog is replaced
     /// by one `catch_up`.
     std::size_t outbox_capacity = 256;

@@ -19,6 +19,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -60,6 +61,26 @@ inline std::string endpoint_text(const tcp::socket& s)
     const auto ep = s.remote_endpoint(ec);
     if (ec) return "?";
     return ep.address().to_string() + ':' + std::to_string(ep.port());
+}
+
+/// A request target fit for a log line: the value of every `token=`
+/// parameter replaced by `***` (tokens never reach logs).
+inline std::string loggable_target(std::string_view target)
+{
+    std::string out(target.substr(0, 512));
+    const auto query = out.find('?');
+    if (query == std::string::npos) return out;
+    for (std::size_t at = query; at < out.size();) {
+        const auto begin = at + 1;
+        auto end = out.find('&', begin);
+        if (end == std::string::npos) end = out.size();
+        if (std::string_view(out).substr(begin, end - begin).starts_with("token=")) {
+            out.replace(begin + 6, end - begin - 6, "***");
+            end = begin + 9;
+        }
+        at = end;
+    }
+    return out;
 }
 
 template <server_store Store>
@@ -114,7 +135,9 @@ private:
     {
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
-        parser_->body_limit(options().api.max_body_bytes);
+        // The larger limit until the target is known (Beast checks Content-Length
+        // against it when the header completes); on_header sets the exact one.
+        parser_->body_limit(std::max(options().api.max_body_bytes, options().api.max_image_bytes));
         stream_.expires_after(options().idle_timeout);
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -197,7 +220,7 @@ private:
                 auto res = incsync::server::error_response(http::status::too_many_requests, "rate_limited",
                                                   "too many requests; retry later");
                 res.set(http::field::retry_after, std::to_string(wait));
-                return send(std::move(res));
+                return streaming ? refuse_stream(std::move(res)) : send(std::move(res));
             }
         }
         if (target.path.starts_with(websocket_prefix) || target.path == events_path)
@@ -219,23 +242,23 @@ private:
         if (req_.method() != http::verb::get) {
             auto res = incsync::server::error_response(http::status::method_not_allowed, "method_not_allowed", "use GET");
             res.set(http::field::allow, "GET");
-            return send(std::move(res));
+            return refuse_stream(std::move(res));
         }
-        if (t.malformed) return send(incsync::server::error_response(http::status::bad_request, "bad_request", "malformed query string"));
+        if (t.malformed) return refuse_stream(incsync::server::error_response(http::status::bad_request, "bad_request", "malformed query string"));
         if (websocket && (register_id.empty() || register_id.size() > 128 || register_id.find('/') != std::string_view::npos))
-            return send(incsync::server::error_response(http::status::not_found, "not_found", "no such endpoint"));
+            return refuse_stream(incsync::server::error_response(http::status::not_found, "not_found", "no such endpoint"));
         if (websocket && !upgrade)
-            return send(incsync::server::error_response(http::status::bad_request, "bad_request", "expected a WebSocket upgrade"));
-        if (!who) return send(incsync::server::error_response(http::status::unauthorized, "unauthorized", "missing or unknown token"));
+            return refuse_stream(incsync::server::error_response(http::status::bad_request, "bad_request", "expected a WebSocket upgrade"));
+        if (!who) return refuse_stream(incsync::server::error_response(http::status::unauthorized, "unauthorized", "missing or unknown token"));
 
         std::optional<std::int64_t> topic;
         if (auto s = t.get("store_id"); s && !s->empty()) {
             topic = incsync::detail::parse_int64(*s);
-            if (!topic) return send(incsync::server::error_response(http::status::bad_request, "bad_request", "store_id must be an integer"));
+            if (!topic) return refuse_stream(incsync::server::error_response(http::status::bad_request, "bad_request", "store_id must be an integer"));
         }
         if (who->role == incsync::server::role::cash_register) {
             if (topic && topic != who->store_id)
-                return send(incsync::server::error_response(http::status::forbidden, "forbidden", "this token is for another store"));
+                return refuse_stream(incsync::server::error_response(http::status::forbidden, "forbidden", "this token is for another store"));
             topic = who->store_id;
         }
 
@@ -249,11 +272,11 @@ private:
                 auto res = incsync::server::error_response(http::status::upgrade_required, "bad_request",
                                                   "only WebSocket version 13 is supported");
                 res.set(http::field::sec_websocket_version, "13");
-                return send(std::move(res));
+                return refuse_stream(std::move(res));
             }
             const auto key = req_[http::field::sec_websocket_key];
             if (!valid_websocket_key(std::string_view(key.data(), key.size())))
-                return send(incsync::server::error_response(http::status::bad_request, "bad_request", "bad Sec-WebSocket-Key"));
+                return refuse_stream(incsync::server::error_response(http::status::bad_request, "bad_request", "bad Sec-WebSocket-Key"));
             s.kind = stream_kind::websocket;
             s.preamble = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          "Sec-WebSocket-Accept: "
@@ -268,6 +291,16 @@ private:
         stream_.expires_never();
         auto session = std::make_shared<push_session>(stream_.release_socket(), core_, std::move(s));
         session->start();
+    }
+
+    // A refused WebSocket or SSE request ends its connection: the client asked
+    // for a stream, not a keep-alive HTTP session, and would only retry the
+    // stream. Logged as a connection event.
+    void refuse_stream(incsync::server::response res)
+    {
+        core_->log(peer_ + ": stream refused: " + std::to_string(res.result_int()) + ' ' + loggable_target(req_.target()));
+        res.keep_alive(false);
+        send(std::move(res));
     }
 
     // ---- long poll ---------------------------------------------------------
@@ -312,7 +345,7 @@ private:
     {
         const auto status = res.result_int();
         if (options().log_requests || status >= 500)
-            core_->log(peer_ + ": " + std::string(req_.method_string()) + ' ' + std::string(req_.target()) + ' '
+            core_->log(peer_ + ": " + std::string(req_.method_string()) + ' ' + loggable_target(req_.target()) + ' '
                        + std::to_string(status));
         res_ = std::move(res);
         stream_.expires_after(options().idle_timeout);

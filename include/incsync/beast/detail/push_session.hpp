@@ -69,6 +69,8 @@ public:
     {
         boost::system::error_code ec;
         socket_.non_blocking(true, ec); // writes are tried at once (see write_more)
+        if (const auto bytes = state_->options().stream_send_buffer)
+            socket_.set_option(asio::socket_base::send_buffer_size(static_cast<int>(bytes)), ec);
     }
 
     ~push_session() override
@@ -111,7 +113,12 @@ public:
 
     void deliver(const notification_ptr& n) override
     {
-        if (!outbox_.push(n)) return;
+        bool replaced = false;
+        const bool wake = outbox_.push(n, &replaced);
+        // Counted here, not when written: a consumer stalled for good never
+        // gets its catch_up, yet its backlog was coalesced.
+        if (replaced) state_->counters().catch_ups.fetch_add(1, std::memory_order_relaxed);
+        if (!wake) return;
         auto self = weak_from_this().lock();
         if (!self) return;
         if (state_->single_threaded()) state_->wakes().add(std::move(self));
@@ -197,7 +204,6 @@ private:
     void append_frames()
     {
         heads_.resize(batch_.size());
-        std::uint64_t catch_ups = 0;
         for (std::size_t i = 0; i < batch_.size(); ++i) {
             const auto& f = batch_[i];
             auto& h = heads_[i];
@@ -215,11 +221,9 @@ private:
             buffers_.emplace_back(h.bytes.data(), h.size);
             buffers_.emplace_back(body.data(), body.size());
             if (!websocket()) buffers_.emplace_back(sse_tail.data(), sse_tail.size());
-            catch_ups += f.body == outbox::catch_up();
         }
         auto& c = state_->counters();
         c.notifications_sent.fetch_add(batch_.size(), std::memory_order_relaxed);
-        if (catch_ups) c.catch_ups.fetch_add(catch_ups, std::memory_order_relaxed);
     }
 
     static void append(head& h, std::string_view s) noexcept
