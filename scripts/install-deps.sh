@@ -3,7 +3,7 @@
 # Idempotent: when everything is there it only checks (dpkg -s) and exits.
 set -euo pipefail
 
-packages=(g++ cmake ninja-build meson pkg-config
+packages=(g++ cmake ninja-build meson pkg-config curl
           libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
           libbenchmark-dev libsqlite3-dev)
 
