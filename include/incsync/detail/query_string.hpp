@@ -3,13 +3,15 @@
 #ifndef INCSYNC_DETAIL_QUERY_STRING_HPP
 #define INCSYNC_DETAIL_QUERY_STRING_HPP
 
+#include <boost/container/small_vector.hpp>
+
 #include <charconv>
 #include <cstdint>
+#include <forward_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace incsync::detail {
 
@@ -35,19 +37,44 @@ inline std::optional<std::string> percent_decode(std::string_view s)
     return out;
 }
 
-/// A request target split into its path and decoded parameters.
+/// A request target split into its path and decoded parameters. Parameters
+/// are views: into the target itself when they needed no decoding (the usual
+/// case, so parsing allocates nothing), else into strings the target owns.
+/// Views into the request target live as long as the request.
 struct target {
     std::string_view path;
-    std::vector<std::pair<std::string, std::string>> params;
+    boost::container::small_vector<std::pair<std::string_view, std::string_view>, 8> params;
     bool malformed = false; ///< a parameter could not be decoded
+
+    target() = default;
+    target(target&&) noexcept = default;
+    target& operator=(target&&) noexcept = default;
+    // Not copyable: a copy's views would point into the original's strings.
+    target(const target&) = delete;
+    target& operator=(const target&) = delete;
 
     /// The value of the first parameter called `key`.
     std::optional<std::string_view> get(std::string_view key) const
     {
         for (const auto& [k, v] : params)
-            if (k == key) return std::string_view(v);
+            if (k == key) return v;
         return std::nullopt;
     }
+
+    /// `s` decoded, viewed where it lives; nullopt when it cannot be decoded.
+    std::optional<std::string_view> decode(std::string_view s)
+    {
+        if (s.find_first_of("%+") == std::string_view::npos) {
+            if (s.find('\0') != std::string_view::npos) return std::nullopt;
+            return s;
+        }
+        auto d = percent_decode(s);
+        if (!d) return std::nullopt;
+        return std::string_view(decoded_.emplace_front(std::move(*d)));
+    }
+
+private:
+    std::forward_list<std::string> decoded_; // nodes never move: views stay valid
 };
 
 inline target parse_target(std::string_view t)
@@ -63,13 +90,13 @@ inline target parse_target(std::string_view t)
         rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
         if (pair.empty()) continue;
         const auto eq = pair.find('=');
-        auto key = percent_decode(pair.substr(0, eq));
-        auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        auto key = out.decode(pair.substr(0, eq));
+        auto value = out.decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
         if (!key || !value) {
             out.malformed = true;
             continue;
         }
-        out.params.emplace_back(std::move(*key), std::move(*value));
+        out.params.emplace_back(*key, *value);
     }
     return out;
 }

@@ -98,8 +98,16 @@ public:
     /// the previous response's body, so steady traffic allocates nothing).
     response handle(const request& req, std::optional<long_poll>* wait = nullptr, std::string buffer = {})
     {
+        const auto t = detail::parse_target(std::string_view(req.target().data(), req.target().size()));
+        return handle(req, t, wait, std::move(buffer));
+    }
+
+    /// The same, with the target already parsed (`parse_target(req.target())`).
+    response handle(const request& req, const detail::target& target, std::optional<long_poll>* wait,
+                    std::string buffer)
+    {
         buffer.clear();
-        response res = route(req, wait, buffer);
+        response res = route(req, target, wait, buffer);
         res.version(req.version());
         res.keep_alive(req.keep_alive());
         return res;
@@ -123,9 +131,9 @@ private:
     static constexpr std::string_view sync_prefix = "sync/";
     static constexpr std::int64_t max_wait_seconds = 60;
 
-    response route(const request& req, std::optional<long_poll>* wait, std::string& buffer)
+    response route(const request& req, const detail::target& target, std::optional<long_poll>* wait,
+                   std::string& buffer)
     {
-        const auto target = detail::parse_target(std::string_view(req.target().data(), req.target().size()));
         if (!target.path.starts_with(api_prefix)) return error_response(http::status::not_found, "not_found", "no such endpoint");
         if (target.malformed) return error_response(http::status::bad_request, "bad_request", "malformed query string");
         const std::string_view rest = target.path.substr(api_prefix.size());

@@ -227,7 +227,7 @@ private:
             return open_stream(target, who, upgrade);
 
         std::optional<incsync::server::long_poll> wait;
-        auto res = core_->api.handle(req_, &wait, std::move(spare_body_));
+        auto res = core_->api.handle(req_, target, &wait, std::move(spare_body_));
         if (wait) return start_long_poll(*wait);
         send(std::move(res));
     }
