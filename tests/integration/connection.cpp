@@ -78,6 +78,25 @@ BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order)
     BOOST_TEST(json::parse(responses[4].body()).at("entity_type") == json::value("category"));
 }
 
+// A response larger than the socket buffers cannot leave at once: the rest
+// is written as the client reads, and keep-alive goes on after it.
+BOOST_AUTO_TEST_CASE(a_response_larger_than_the_socket_buffers_arrives_whole)
+{
+    seed(3000);
+    raw_client c(port(), 4096);
+    const std::string get = "GET /api/v1/sync/products?limit=10000 HTTP/1.1\r\nHost: x\r\n" + auth;
+    // The second on the same connection: keep-alive went on after the first.
+    BOOST_TEST_REQUIRE(c.write(get + "\r\n" + get + "Connection: close\r\n\r\n"));
+    BOOST_TEST_REQUIRE(c.read_until_close());
+    const auto responses = parse_responses(c.received());
+    BOOST_TEST_REQUIRE(responses.size() == 2u);
+    for (const auto& r : responses) {
+        BOOST_TEST(r.result_int() == 200u);
+        BOOST_TEST(r.body().size() > 500'000u);
+        BOOST_TEST(json::parse(r.body()).at("changes").as_array().size() == 3000u);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(idle_connection_suite)

@@ -91,6 +91,8 @@ public:
     http_session(tcp::socket socket, std::shared_ptr<server_core<Store>> core)
         : peer_(endpoint_text(socket)), stream_(std::move(socket)), core_(std::move(core))
     {
+        boost::system::error_code ec;
+        stream_.socket().non_blocking(true, ec); // responses are tried at once (see send)
     }
 
     ~http_session() override
@@ -348,14 +350,23 @@ private:
             core_->log(peer_ + ": " + std::string(req_.method_string()) + ' ' + loggable_target(req_.target()) + ' '
                        + std::to_string(status));
         res_ = std::move(res);
+        serializer_.emplace(*res_);
+        // A client that keeps up takes the whole response at once: written
+        // now (the socket is non-blocking), with no asynchronous operation and
+        // no timer; only the rest, if any, waits for the socket.
+        boost::system::error_code ec;
+        http::write(stream_.socket(), *serializer_, ec);
+        if (ec != asio::error::would_block && ec != asio::error::try_again) return on_write(ec);
         stream_.expires_after(options().idle_timeout);
-        http::async_write(stream_, *res_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-            self->on_write(ec);
-        });
+        http::async_write(stream_, *serializer_,
+                          [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              self->on_write(ec);
+                          });
     }
 
     void on_write(boost::system::error_code ec)
     {
+        serializer_.reset();
         const bool keep_alive = res_->keep_alive();
         // The body's memory serves the next response (bounded: a huge page's is dropped).
         if (res_->body().capacity() <= max_spare_body) spare_body_ = std::move(res_->body());
@@ -385,6 +396,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     incsync::server::request req_;
     std::optional<incsync::server::response> res_;
+    std::optional<http::response_serializer<http::string_body>> serializer_;
     std::string spare_body_;
     notification_hub::subscription subscription_;
     std::optional<asio::steady_timer> poll_timer_;
