@@ -17,7 +17,8 @@
 // The load generator is plain POSIX (blocking connects, one epoll reader
 // thread) so that it costs little and adds no library of ours to measure.
 //
-// Usage: bench_fanout SERVER_BINARY [clients=1000] [patches=200] [burst=200]
+// Usage: bench_fanout SERVER_BINARY [clients=1000] [patches=200] [burst=200] [SERVER_ARGS...]
+// (SERVER_ARGS are passed on to the server, e.g. --threads 2.)
 // Prints one JSON object per phase. Loopback only.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -69,7 +70,7 @@ struct server_process {
     int port = 0;
     int stdout_ = -1;
 
-    server_process(const char* binary)
+    server_process(const char* binary, const std::vector<std::string>& extra_args)
     {
         int out[2];
         if (pipe(out) != 0) die("pipe");
@@ -80,6 +81,7 @@ struct server_process {
         std::vector<std::string> args = {binary,         "--port",        "0",          "--quiet",
                                          "--rate-limit", "0",             "--admin-token", "bench",
                                          "--register-token", "bench-till:1", "--heartbeat-ms", "3600000"};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -288,7 +290,7 @@ void wait_for_frames(reader& r, long want)
 int main(int argc, char** argv)
 {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: bench_fanout SERVER_BINARY [clients] [patches] [burst]\n");
+        std::fprintf(stderr, "usage: bench_fanout SERVER_BINARY [clients] [patches] [burst] [SERVER_ARGS...]\n");
         return 2;
     }
     const int n = argc > 2 ? std::atoi(argv[2]) : 1000;
@@ -297,7 +299,7 @@ int main(int argc, char** argv)
     raise_open_file_limit();
     signal(SIGPIPE, SIG_IGN);
 
-    server_process server(argv[1]);
+    server_process server(argv[1], std::vector<std::string>(argv + std::min(argc, 5), argv + argc));
     // Warm the server (first-use allocations) with one connection and write.
     const int admin = connect_to(server.port);
     std::string carry;
