@@ -198,7 +198,11 @@ private:
     void refuse(http::status status, std::string_view code, const std::string& message)
     {
         core_->log(peer_ + ": " + std::to_string(static_cast<unsigned>(status)) + ' ' + message);
-        auto res = incsync::server::error_response(status, code, message);
+        send_and_close(incsync::server::error_response(status, code, message));
+    }
+
+    void send_and_close(incsync::server::response res)
+    {
         res.keep_alive(false);
         send(std::move(res));
     }
@@ -246,21 +250,21 @@ private:
             res.set(http::field::allow, "GET");
             return refuse_stream(std::move(res));
         }
-        if (t.malformed) return refuse_stream(incsync::server::error_response(http::status::bad_request, "bad_request", "malformed query string"));
+        if (t.malformed) return refuse_stream(http::status::bad_request, "bad_request", "malformed query string");
         if (websocket && (register_id.empty() || register_id.size() > 128 || register_id.find('/') != std::string_view::npos))
-            return refuse_stream(incsync::server::error_response(http::status::not_found, "not_found", "no such endpoint"));
+            return refuse_stream(http::status::not_found, "not_found", "no such endpoint");
         if (websocket && !upgrade)
-            return refuse_stream(incsync::server::error_response(http::status::bad_request, "bad_request", "expected a WebSocket upgrade"));
-        if (!who) return refuse_stream(incsync::server::error_response(http::status::unauthorized, "unauthorized", "missing or unknown token"));
+            return refuse_stream(http::status::bad_request, "bad_request", "expected a WebSocket upgrade");
+        if (!who) return refuse_stream(http::status::unauthorized, "unauthorized", "missing or unknown token");
 
         std::optional<std::int64_t> topic;
         if (auto s = t.get("store_id"); s && !s->empty()) {
             topic = incsync::detail::parse_int64(*s);
-            if (!topic) return refuse_stream(incsync::server::error_response(http::status::bad_request, "bad_request", "store_id must be an integer"));
+            if (!topic) return refuse_stream(http::status::bad_request, "bad_request", "store_id must be an integer");
         }
         if (who->role == incsync::server::role::cash_register) {
             if (topic && topic != who->store_id)
-                return refuse_stream(incsync::server::error_response(http::status::forbidden, "forbidden", "this token is for another store"));
+                return refuse_stream(http::status::forbidden, "forbidden", "this token is for another store");
             topic = who->store_id;
         }
 
@@ -278,7 +282,7 @@ private:
             }
             const auto key = req_[http::field::sec_websocket_key];
             if (!valid_websocket_key(std::string_view(key.data(), key.size())))
-                return refuse_stream(incsync::server::error_response(http::status::bad_request, "bad_request", "bad Sec-WebSocket-Key"));
+                return refuse_stream(http::status::bad_request, "bad_request", "bad Sec-WebSocket-Key");
             s.kind = stream_kind::websocket;
             s.preamble = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          "Sec-WebSocket-Accept: "
@@ -301,8 +305,12 @@ private:
     void refuse_stream(incsync::server::response res)
     {
         core_->log(peer_ + ": stream refused: " + std::to_string(res.result_int()) + ' ' + loggable_target(req_.target()));
-        res.keep_alive(false);
-        send(std::move(res));
+        send_and_close(std::move(res));
+    }
+
+    void refuse_stream(http::status status, std::string_view code, std::string_view message)
+    {
+        refuse_stream(incsync::server::error_response(status, code, message));
     }
 
     // ---- long poll ---------------------------------------------------------
