@@ -1,0 +1,260 @@
+// The in-process transport: the client talks to a server `handler` and
+// `notification_hub` in the same process, through the same JSON bodies and
+// notification texts as over the network, with no sockets. For unit tests
+// (it can go offline on command) and benchmarks. Models `transport`.
+#ifndef INCSYNC_CLIENT_LOOPBACK_TRANSPORT_HPP
+#define INCSYNC_CLIENT_LOOPBACK_TRANSPORT_HPP
+
+#include <incsync/client/transport.hpp>
+#include <incsync/detail/query_string.hpp>
+#include <incsync/hub.hpp>
+#include <incsync/server/handler.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace incsync::client {
+
+namespace detail {
+
+// Wakes a coroutine waiting on `timer` from any thread (the hub delivers on
+// the writer's thread, with its lock held: only a post is allowed there).
+class loopback_waker : public subscriber, public std::enable_shared_from_this<loopback_waker> {
+public:
+    explicit loopback_waker(const boost::asio::any_io_executor& ex) : timer(ex) {}
+
+    void deliver(const notification_ptr& n) override
+    {
+        {
+            std::lock_guard lock(mutex);
+            if (closed) return;
+            queue.push_back(std::string(wire::seq_prefix(++seq).view()) + n->body);
+        }
+        wake();
+    }
+
+    /// Ends a stream or a long-poll wait for good.
+    void cancel()
+    {
+        {
+            std::lock_guard lock(mutex);
+            closed = true;
+        }
+        wake();
+    }
+
+    void wake()
+    {
+        boost::asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
+    }
+
+    boost::asio::steady_timer timer;
+    std::mutex mutex;
+    std::deque<std::string> queue;
+    std::uint64_t seq = 0;
+    bool closed = false;
+};
+
+} // namespace detail
+
+/// The loopback notification stream: what the hub delivers, with `seq`.
+class loopback_stream {
+public:
+    loopback_stream(std::shared_ptr<detail::loopback_waker> w, notification_hub::subscription s,
+                    std::shared_ptr<std::atomic<bool>> online)
+        : waker_(std::move(w)), subscription_(std::move(s)), online_(std::move(online)) {}
+
+    boost::asio::awaitable<stream_read> read()
+    {
+        using boost::asio::as_tuple;
+        using boost::asio::use_awaitable;
+        for (;;) {
+            {
+                std::lock_guard lock(waker_->mutex);
+                if (waker_->closed || !online_->load()) co_return stream_read{std::nullopt, "stream closed"};
+                if (!waker_->queue.empty()) {
+                    stream_read r{std::move(waker_->queue.front()), {}};
+                    waker_->queue.pop_front();
+                    co_return r;
+                }
+            }
+            waker_->timer.expires_at(boost::asio::steady_timer::time_point::max());
+            co_await waker_->timer.async_wait(as_tuple(use_awaitable));
+        }
+    }
+
+    void close() noexcept
+    {
+        {
+            std::lock_guard lock(waker_->mutex);
+            waker_->closed = true;
+        }
+        subscription_.reset();
+        waker_->timer.cancel();
+    }
+
+    /// Forgets queued notifications (a test simulating loss).
+    void drop_queued()
+    {
+        std::lock_guard lock(waker_->mutex);
+        waker_->queue.clear();
+    }
+
+private:
+    std::shared_ptr<detail::loopback_waker> waker_;
+    notification_hub::subscription subscription_;
+    std::shared_ptr<std::atomic<bool>> online_;
+};
+
+/// Talks to `handler` and `hub` in-process. Thread-safe with respect to the
+/// server's writers; `set_online(false)` makes every exchange fail and ends
+/// open streams, as a cut network would.
+template <server_store Store>
+class loopback_transport {
+public:
+    using stream_type = loopback_stream;
+
+    loopback_transport(server::handler<Store>& handler, notification_hub& hub)
+        : handler_(handler), hub_(hub), online_(std::make_shared<std::atomic<bool>>(true)) {}
+
+    void set_online(bool online)
+    {
+        online_->store(online);
+        if (!online) {
+            std::lock_guard lock(streams_mutex_);
+            for (auto& w : streams_)
+                if (auto s = w.lock()) s->wake();
+            streams_.clear();
+        }
+    }
+    bool online() const { return online_->load(); }
+
+    /// Requests answered so far (pulls, checks, images).
+    std::uint64_t requests() const { return requests_.load(); }
+
+    boost::asio::awaitable<http_result> get(std::string target, const request_options& o)
+    {
+        using boost::asio::as_tuple;
+        using boost::asio::use_awaitable;
+        auto ex = co_await boost::asio::this_coro::executor;
+        co_await boost::asio::post(ex, use_awaitable); // asynchronous, as the network is
+        if (!online_->load()) co_return no_answer("loopback offline");
+        ++requests_;
+        server::request req{boost::beast::http::verb::get, target, 11};
+        if (!o.token.empty()) req.set(boost::beast::http::field::authorization, "Bearer " + std::string(o.token));
+        if (!o.if_none_match.empty()) req.set(boost::beast::http::field::if_none_match, o.if_none_match);
+        std::optional<server::long_poll> wait;
+        auto res = handler_.handle(req, &wait);
+        if (wait) {
+            // Subscribe, then ask again: a change between the two is not missed.
+            auto waker = std::make_shared<detail::loopback_waker>(ex);
+            auto sub = hub_.subscribe(*waker, wait->store_id);
+            track(waker);
+            wait.reset();
+            res = handler_.handle(req, &wait);
+            if (wait) {
+                waker->timer.expires_after(std::min<std::chrono::milliseconds>(wait->wait, o.timeout));
+                co_await waker->timer.async_wait(as_tuple(use_awaitable));
+                sub.reset();
+                if (!online_->load()) co_return no_answer("loopback offline");
+                res = handler_.handle(req);
+            }
+        }
+        http_result out;
+        out.status = res.result_int();
+        out.body = std::move(res.body());
+        out.etag = std::string(res[boost::beast::http::field::etag]);
+        out.content_type = std::string(res[boost::beast::http::field::content_type]);
+        if (auto ra = res[boost::beast::http::field::retry_after]; !ra.empty()) {
+            long seconds = 0;
+            std::from_chars(ra.data(), ra.data() + ra.size(), seconds);
+            out.retry_after = std::chrono::seconds(seconds);
+        }
+        co_return out;
+    }
+
+    /// `target`: `/ws/sync/{id}?store_id=...`; the token comes from the
+    /// options or `?token=`, as on the server.
+    boost::asio::awaitable<stream_open<loopback_stream>> open_stream(std::string target, const request_options& o)
+    {
+        auto ex = co_await boost::asio::this_coro::executor;
+        co_await boost::asio::post(ex, boost::asio::use_awaitable);
+        stream_open<loopback_stream> out;
+        if (!online_->load()) {
+            out.refusal.failure = "loopback offline";
+            co_return out;
+        }
+        auto t = incsync::detail::parse_target(target);
+        auto token = o.token.empty() ? t.get("token").value_or("") : o.token;
+        auto who = handler_.authenticate(token);
+        if (!who) {
+            out.refusal = refusal(401, "unauthorized");
+            co_return out;
+        }
+        std::optional<std::int64_t> store;
+        if (auto s = t.get("store_id")) {
+            std::int64_t v = 0;
+            std::from_chars(s->data(), s->data() + s->size(), v);
+            store = v;
+        }
+        if (who->role != server::role::admin) {
+            if (store && store != who->store_id) {
+                out.refusal = refusal(403, "forbidden");
+                co_return out;
+            }
+            store = who->store_id;
+        }
+        auto waker = std::make_shared<detail::loopback_waker>(ex);
+        auto sub = hub_.subscribe(*waker, store);
+        track(waker);
+        out.stream = std::make_shared<loopback_stream>(waker, std::move(sub), online_);
+        co_return out;
+    }
+
+    void cancel_idle() noexcept {}
+
+    void cancel_all() noexcept
+    {
+        std::lock_guard lock(streams_mutex_);
+        for (auto& w : streams_)
+            if (auto s = w.lock()) s->cancel();
+    }
+
+private:
+    void track(const std::shared_ptr<detail::loopback_waker>& w)
+    {
+        std::lock_guard lock(streams_mutex_);
+        std::erase_if(streams_, [](const auto& x) { return x.expired(); });
+        streams_.push_back(w);
+    }
+
+    static http_result refusal(unsigned status, std::string_view code)
+    {
+        http_result r;
+        r.status = status;
+        wire::append_error_json(r.body, code, "refused");
+        r.failure = "refused";
+        return r;
+    }
+
+    server::handler<Store>& handler_;
+    notification_hub& hub_;
+    std::shared_ptr<std::atomic<bool>> online_;
+    std::atomic<std::uint64_t> requests_{0};
+    std::mutex streams_mutex_;
+    std::vector<std::weak_ptr<detail::loopback_waker>> streams_;
+};
+
+} // namespace incsync::client
+
+#endif

@@ -1,0 +1,130 @@
+// A server and a client in one process, joined by the loopback transport:
+// the client's logic under test with no sockets. The client runs on its own
+// io_context thread, as it would in a POS.
+#ifndef INCSYNC_TESTS_UNIT_CLIENT_LOOPBACK_HPP
+#define INCSYNC_TESTS_UNIT_CLIENT_LOOPBACK_HPP
+
+#include <incsync/client/loopback_transport.hpp>
+#include <incsync/client/sync_client.hpp>
+#include <incsync/hub.hpp>
+#include <incsync/memory/client_store.hpp>
+#include <incsync/memory/server_store.hpp>
+#include <incsync/pos/entities.hpp>
+#include <incsync/server/handler.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <thread>
+
+namespace loopback {
+
+using namespace std::chrono_literals;
+using server_t = incsync::memory::server_store<incsync::pos::entities>;
+using replica_t = incsync::memory::client_store<incsync::pos::entities>;
+using transport_t = incsync::client::loopback_transport<server_t>;
+using client_t = incsync::client::sync_client<replica_t, transport_t>;
+
+/// Polls `pred` every millisecond until it holds or `timeout` passes.
+template <class Pred>
+bool wait_until(Pred&& pred, std::chrono::milliseconds timeout = 5s)
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() >= deadline) return pred();
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+inline incsync::server::handler_options handler_options(incsync::notification_hub& hub)
+{
+    incsync::server::handler_options o;
+    o.tokens.add_admin("admin");
+    o.tokens.add_register("till-1", 1);
+    o.tokens.add_register("till-2", 2);
+    o.on_commit = [&hub](const incsync::change& c) { hub.publish(c); };
+    return o;
+}
+
+/// The server side: store, hub, handler; writes go through `write_*` so
+/// that they are notified as the real server does.
+struct server_side {
+    explicit server_side(incsync::memory::server_store_options options = {})
+        : store(options), api(store, handler_options(hub)) {}
+
+    template <class E>
+    incsync::commit<E> create(E value)
+    {
+        auto c = store.create(value).value();
+        hub.publish(c.change);
+        return c;
+    }
+
+    template <class E>
+    incsync::commit<E> update(std::int64_t id, const E& value, incsync::member_set members)
+    {
+        auto c = store.update(id, value, members).value();
+        if (!c.is_noop()) hub.publish(c.change);
+        return c;
+    }
+
+    template <class E>
+    incsync::commit<E> remove(std::int64_t id)
+    {
+        auto c = store.template remove<E>(id).value();
+        hub.publish(c.change);
+        return c;
+    }
+
+    server_t store;
+    incsync::notification_hub hub;
+    incsync::server::handler<server_t> api;
+};
+
+/// A client on its own thread against a `server_side`.
+struct client_side {
+    client_side(server_side& server, incsync::client::client_options options)
+        : transport(server.api, server.hub), work(ioc.get_executor())
+    {
+        client.emplace(ioc.get_executor(), replica, transport, std::move(options));
+        thread = std::thread([this] { ioc.run(); });
+    }
+
+    ~client_side()
+    {
+        client->stop();
+        client.reset();
+        work.reset();
+        thread.join();
+    }
+
+    static incsync::client::client_options options(std::int64_t store = 1)
+    {
+        incsync::client::client_options o;
+        o.token = store == 1 ? "till-1" : "till-2";
+        o.store_id = store;
+        o.cash_register_id = store * 10;
+        o.coalesce_window = 5ms;
+        o.reconnect_initial = 10ms;
+        o.reconnect_max = 100ms;
+        o.retry_initial = 10ms;
+        o.retry_max = 100ms;
+        o.long_poll_wait = 1s;
+        return o;
+    }
+
+    replica_t replica;
+    transport_t transport;
+    boost::asio::io_context ioc;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+    std::optional<client_t> client;
+    std::thread thread;
+};
+
+} // namespace loopback
+
+#endif

@@ -1,0 +1,379 @@
+#ifndef BOOST_TEST_DYN_LINK
+#define BOOST_TEST_DYN_LINK
+#endif
+#include "loopback.hpp"
+
+#include <incsync/testing/random.hpp>
+
+#include <boost/asio/use_future.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <future>
+#include <random>
+#include <set>
+
+using namespace incsync;
+using namespace loopback;
+using client::error_kind;
+
+namespace {
+
+pos::product product_named(std::string name, std::int64_t price = 100)
+{
+    pos::product p;
+    p.name = std::move(name);
+    p.price_cents = price;
+    p.is_active = true;
+    return p;
+}
+
+pos::table table_in(std::int64_t store, std::string name)
+{
+    pos::table t;
+    t.store_id = store;
+    t.name = std::move(name);
+    return t;
+}
+
+/// The server's records of `E` as a register of `store` sees them, by id.
+template <class E>
+std::vector<E> server_view(const server_t& s, std::int64_t store)
+{
+    std::vector<E> out;
+    for (const auto& r : s.list<E>(store).value()) out.push_back(r->value);
+    std::sort(out.begin(), out.end(), [](const E& a, const E& b) { return a.id < b.id; });
+    return out;
+}
+
+template <class E>
+bool replica_matches(const replica_t& r, const server_t& s, std::int64_t store)
+{
+    return r.all<E>().value() == server_view<E>(s, store);
+}
+
+bool all_match(const replica_t& r, const server_t& s, std::int64_t store)
+{
+    bool ok = true;
+    for_each_entity<pos::entities>([&]<class E>(std::type_identity<E>) { ok = ok && replica_matches<E>(r, s, store); });
+    return ok;
+}
+
+bool idle(const client::sync_status& st)
+{
+    return st.online && st.pending == 0 && !st.syncing();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(sync_client_suite)
+
+BOOST_AUTO_TEST_CASE(initial_sync_fills_the_replica_with_its_store_view_and_records_sync_state)
+{
+    server_side server;
+    for (int i = 0; i < 130; ++i) server.create(product_named("P" + std::to_string(i)));
+    server.create(table_in(1, "T1"));
+    server.create(table_in(2, "T2 of another store"));
+    auto options = client_side::options(1);
+    options.page_limit = 50;
+    options.realtime = false;
+    client_side c(server, options);
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+    BOOST_TEST(all_match(c.replica, server.store, 1));
+    BOOST_TEST(c.replica.size<pos::product>() == 130u);
+    BOOST_TEST(c.replica.size<pos::table>() == 1u);
+    auto state = c.replica.state<pos::product>().value();
+    BOOST_REQUIRE(state.has_value());
+    BOOST_TEST(state->sync_version == server.store.high_water().value());
+    BOOST_TEST(state->last_sync_timestamp.has_value());
+    const auto st = c.client->status();
+    BOOST_TEST(st.type("product")->version == server.store.high_water().value());
+    BOOST_TEST(st.type("product")->records == 130u);
+    BOOST_TEST(!st.has_error());
+    BOOST_TEST(st.last_sync.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_notification_pulls_its_type_and_the_replica_follows_every_write)
+{
+    server_side server;
+    auto p = server.create(product_named("Coffee")).record->value;
+    client_side c(server, client_side::options(1));
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] { return c.client->status().realtime == client::channel::websocket; }));
+    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+
+    p.price_cents = 250;
+    server.update(p.id, p, member_set{}.set(member_index<pos::product>("price_cents")));
+    BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(p.id).value()->price_cents == 250; }));
+    server.remove<pos::product>(p.id);
+    BOOST_TEST(wait_until([&] { return !c.replica.get<pos::product>(p.id).value(); }));
+    server.create(table_in(1, "Terrace"));
+    server.create(table_in(2, "Not ours"));
+    BOOST_TEST(wait_until([&] { return c.replica.size<pos::table>() == 1; }));
+    BOOST_TEST(wait_until([&] { return idle(c.client->status()) && all_match(c.replica, server.store, 1); }));
+    BOOST_TEST(c.client->status().notifications >= 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_of_notifications_of_one_type_coalesces_into_few_pulls)
+{
+    server_side server;
+    auto p = server.create(product_named("Tea")).record->value;
+    auto options = client_side::options(1);
+    options.coalesce_window = 50ms;
+    client_side c(server, options);
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] {
+        auto st = c.client->status();
+        return st.realtime == client::channel::websocket && idle(st);
+    }));
+    const auto before = c.transport.requests();
+    for (int i = 1; i <= 200; ++i) {
+        p.price_cents = i;
+        server.update(p.id, p, member_set{}.set(member_index<pos::product>("price_cents")));
+    }
+    BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(p.id).value()->price_cents == 200; }));
+    BOOST_TEST(wait_until([&] { return idle(c.client->status()); }));
+    const auto pulls = c.transport.requests() - before;
+    BOOST_TEST_MESSAGE("200 notifications -> " << pulls << " pulls");
+    BOOST_TEST(pulls <= 20u);
+    BOOST_TEST(c.client->status().notifications >= 200u);
+}
+
+BOOST_AUTO_TEST_CASE(a_notification_at_or_below_the_held_version_costs_no_pull)
+{
+    server_side server;
+    auto created = server.create(product_named("Bread"));
+    client_side c(server, client_side::options(1));
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] {
+        auto st = c.client->status();
+        return st.realtime == client::channel::websocket && idle(st);
+    }));
+    const auto before = c.transport.requests();
+    // A duplicate of an old notification (a reordered or replayed one).
+    auto stale = created.change;
+    stale.store_id = std::nullopt;
+    server.hub.publish(stale);
+    server.hub.publish(stale);
+    BOOST_TEST(wait_until([&] { return c.client->status().notifications_skipped >= 2; }));
+    BOOST_TEST(c.transport.requests() == before);
+}
+
+BOOST_AUTO_TEST_CASE(offline_shows_in_status_and_coming_back_catches_up_everything)
+{
+    server_side server;
+    server.create(product_named("A"));
+    client_side c(server, client_side::options(1));
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+
+    c.transport.set_online(false);
+    c.client->sync_now();
+    BOOST_TEST(wait_until([&] { return !c.client->status().online; }));
+    auto b = server.create(product_named("B")).record->value;
+    server.create(table_in(1, "Bar"));
+    // No exception, no blocking: the failure is status only.
+    auto st = c.client->status();
+    BOOST_TEST(!st.online);
+    BOOST_TEST(st.pending > 0u);
+
+    c.transport.set_online(true);
+    c.client->network_up();
+    BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(b.id).value().has_value(); }));
+    BOOST_TEST(wait_until([&] { return idle(c.client->status()) && all_match(c.replica, server.store, 1); }));
+    BOOST_TEST(!c.client->status().has_error());
+}
+
+BOOST_AUTO_TEST_CASE(resync_required_reloads_only_that_type_and_sweeps_what_is_gone)
+{
+    memory::server_store_options so;
+    so.retention = std::chrono::microseconds(0); // tombstones purged at once
+    so.purge_interval = std::chrono::microseconds(0);
+    server_side server(so);
+    auto doomed = server.create(product_named("Doomed")).record->value;
+    server.create(product_named("Stays"));
+    server.create(table_in(1, "T"));
+    auto options = client_side::options(1);
+    options.realtime = false; // the client misses the delete entirely
+    client_side c(server, options);
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+    const auto table_pulls = c.client->status().type("table")->resyncs;
+
+    server.remove<pos::product>(doomed.id);
+    server.create(product_named("New")); // a write purges the tombstone
+    auto report = c.client->perform_full_incremental_sync(boost::asio::use_future).get();
+    BOOST_TEST(report.ok());
+    BOOST_TEST(!c.replica.get<pos::product>(doomed.id).value().has_value());
+    BOOST_TEST(replica_matches<pos::product>(c.replica, server.store, 1));
+    const auto st = c.client->status();
+    BOOST_TEST(st.type("product")->resyncs == 1u);
+    BOOST_TEST(st.type("table")->resyncs == table_pulls);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_token_shows_auth_failure_and_a_new_token_recovers)
+{
+    server_side server;
+    server.create(product_named("A"));
+    auto options = client_side::options(1);
+    options.token = "revoked";
+    client_side c(server, options);
+    c.client->start();
+    BOOST_TEST(wait_until([&] { return c.client->status().auth_failure; }));
+    const auto st = c.client->status();
+    BOOST_TEST(st.type("product")->error.has_value());
+    BOOST_TEST(st.last_error.has_value());
+    BOOST_TEST(c.replica.size<pos::product>() == 0u);
+
+    c.client->set_token("till-1");
+    BOOST_TEST(wait_until([&] {
+        auto s = c.client->status();
+        return !s.auth_failure && idle(s) && !s.has_error();
+    }));
+    BOOST_TEST(all_match(c.replica, server.store, 1));
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_type_does_not_stop_the_others)
+{
+    server_side server;
+    server.create(product_named("Global"));
+    server.create(table_in(2, "Of store 2"));
+    auto options = client_side::options(1);
+    options.store_id = 2; // till-1 is a register of store 1: store-scoped types are refused
+    options.realtime = false;
+    client_side c(server, options);
+    auto report = c.client->perform_full_incremental_sync(boost::asio::use_future).get();
+    BOOST_TEST(!report.ok());
+    for (const auto& t : report.types) {
+        const bool store_scoped = t.entity_type == "table" || t.entity_type == "inventory_config"
+            || t.entity_type == "document_prefix" || t.entity_type == "setting";
+        BOOST_TEST((t.error == (store_scoped ? error_kind::forbidden : error_kind::none)), t.entity_type);
+    }
+    BOOST_TEST(c.replica.size<pos::product>() == 1u);
+    BOOST_TEST(c.replica.size<pos::table>() == 0u);
+    BOOST_TEST(c.client->status().type("table")->error->kind == error_kind::forbidden);
+}
+
+BOOST_AUTO_TEST_CASE(explicit_sync_of_one_type_reports_its_outcome)
+{
+    server_side server;
+    for (int i = 0; i < 7; ++i) server.create(product_named("P" + std::to_string(i)));
+    auto options = client_side::options(1);
+    options.realtime = false;
+    client_side c(server, options);
+    auto o = c.client->perform_incremental_sync("products", boost::asio::use_future).get();
+    BOOST_TEST(o.ok());
+    BOOST_TEST(o.records == 7u);
+    BOOST_TEST(c.replica.size<pos::product>() == 7u);
+    BOOST_TEST(c.replica.size<pos::category>() == 0u);
+    auto unknown = c.client->perform_incremental_sync("spaceships", boost::asio::use_future).get();
+    BOOST_TEST(!unknown.ok());
+}
+
+BOOST_AUTO_TEST_CASE(check_for_updates_names_and_pulls_the_changed_types)
+{
+    server_side server;
+    server.create(product_named("P"));
+    server.create(table_in(1, "T"));
+    auto options = client_side::options(1);
+    options.realtime = false;
+    client_side c(server, options);
+    auto changed = c.client->check_for_updates(boost::asio::use_future).get();
+    std::set<std::string> names(changed.begin(), changed.end());
+    BOOST_TEST(names == (std::set<std::string>{"product", "table"}));
+    BOOST_TEST(wait_until([&] { return all_match(c.replica, server.store, 1); }));
+}
+
+BOOST_AUTO_TEST_CASE(a_large_catch_up_is_applied_in_chunks_with_the_cursor_last)
+{
+    server_side server;
+    for (int i = 0; i < 1000; ++i) server.create(product_named("P" + std::to_string(i)));
+    auto options = client_side::options(1);
+    options.realtime = false;
+    options.page_limit = 500;
+    options.apply_chunk = 100;
+    std::atomic<int> chunks{0};
+    std::atomic<bool> cursor_ahead{false};
+    std::set<std::string> cursors; // on the client's thread only
+    replica_t* replica = nullptr;
+    options.on_applied = [&](const client::applied_page& p) {
+        if (p.entity_type != "product") return;
+        ++chunks;
+        // A stored cursor means its whole page is there: never ahead of the data.
+        auto st = replica->state<pos::product>().value();
+        if (st && !st->cursor.empty()) cursors.insert(st->cursor);
+        if (replica->size<pos::product>() < 500 * cursors.size()) cursor_ahead = true;
+    };
+    client_side c(server, options);
+    replica = &c.replica;
+    auto report = c.client->perform_full_incremental_sync(boost::asio::use_future).get();
+    BOOST_TEST(report.ok());
+    BOOST_TEST(chunks.load() == 10);
+    BOOST_TEST(!cursor_ahead.load());
+    BOOST_TEST(c.replica.size<pos::product>() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(status_subscribers_are_called_on_their_own_executor)
+{
+    server_side server;
+    server.create(product_named("P"));
+    auto options = client_side::options(1);
+    options.realtime = false;
+    client_side c(server, options);
+    boost::asio::io_context ui;
+    std::vector<client::sync_status> seen;
+    auto sub = c.client->subscribe(ui.get_executor(), [&](const client::sync_status& s) { seen.push_back(s); });
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+    // Nothing runs on the UI's executor until the UI runs it.
+    BOOST_TEST(seen.empty());
+    ui.run();
+    BOOST_REQUIRE(!seen.empty());
+    BOOST_TEST(idle(seen.back()));
+    for (std::size_t i = 1; i < seen.size(); ++i) BOOST_TEST(seen[i].revision > seen[i - 1].revision);
+}
+
+BOOST_AUTO_TEST_CASE(random_writes_converge_replicas_of_two_stores_to_their_views)
+{
+    server_side server;
+    auto o1 = client_side::options(1);
+    auto o2 = client_side::options(2);
+    o1.page_limit = o2.page_limit = 7;
+    client_side c1(server, o1);
+    client_side c2(server, o2);
+    c1.client->start();
+    c2.client->start();
+    std::mt19937_64 rng(20261203);
+    std::vector<std::int64_t> products, tables;
+    for (int step = 0; step < 600; ++step) {
+        const int what = static_cast<int>(rng() % 10);
+        if (what < 3 || products.empty()) {
+            products.push_back(server.create(product_named("P" + std::to_string(step))).record->value.id);
+        } else if (what < 5) {
+            auto id = products[rng() % products.size()];
+            pos::product p;
+            p.price_cents = static_cast<std::int64_t>(rng() % 1000);
+            server.update(id, p, member_set{}.set(member_index<pos::product>("price_cents")));
+        } else if (what < 6) {
+            auto i = rng() % products.size();
+            server.remove<pos::product>(products[i]);
+            products.erase(products.begin() + static_cast<std::ptrdiff_t>(i));
+        } else if (what < 8 || tables.empty()) {
+            tables.push_back(server.create(table_in(1 + static_cast<std::int64_t>(rng() % 2), "T")).record->value.id);
+        } else if (what < 9) {
+            auto i = rng() % tables.size();
+            server.remove<pos::table>(tables[i]);
+            tables.erase(tables.begin() + static_cast<std::ptrdiff_t>(i));
+        } else {
+            c1.transport.set_online(step % 20 != 9); // cut and restore one client's network
+            if (c1.transport.online()) c1.client->network_up();
+        }
+    }
+    c1.transport.set_online(true);
+    c1.client->network_up();
+    BOOST_TEST(wait_until([&] { return idle(c1.client->status()) && all_match(c1.replica, server.store, 1); }, 10s));
+    BOOST_TEST(wait_until([&] { return idle(c2.client->status()) && all_match(c2.replica, server.store, 2); }, 10s));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
