@@ -166,6 +166,31 @@ template <class S>
 concept client_store = entity_list_like<typename S::entities>
     && boost::mp11::mp_all_of_q<typename S::entities, detail::client_store_covers<S>>::value;
 
+/// An image a replica keeps for a record (a product's picture), tied to the
+/// record's `image_version` so a new version replaces it.
+struct stored_image {
+    std::int64_t version = 0; ///< the record's `image_version` it shows
+    std::string etag;         ///< the server's ETag, sent back as If-None-Match
+    std::string content_type;
+    std::string bytes;
+
+    friend bool operator==(const stored_image&, const stored_image&) = default;
+};
+
+/// Entity types with images: an `std::int64_t image_version` member, bumped by
+/// the server whenever the image changes.
+template <class E>
+concept has_image = entity<E> && detail::member_has_type<E, std::int64_t>("image_version");
+
+/// A client store that also keeps images, keyed by entity type and id.
+template <class S>
+concept client_image_store = requires(S& s, const S& cs, std::string_view type, std::int64_t id,
+                                      const stored_image& image) {
+    { s.put_image(type, id, image) } -> std::same_as<result<void>>;
+    { s.remove_image(type, id) } -> std::same_as<result<void>>;
+    { cs.image(type, id) } -> std::same_as<result<std::optional<stored_image>>>;
+};
+
 } // namespace incsync
 
 #endif

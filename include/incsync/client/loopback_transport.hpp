@@ -16,9 +16,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -139,8 +141,19 @@ public:
     }
     bool online() const { return online_->load(); }
 
+    /// A fault injector: called with each GET's target; an answer it returns
+    /// replaces the server's (a 500, a 429, a garbled body, no answer).
+    using interceptor = std::function<std::optional<http_result>(std::string_view target)>;
+    void intercept(interceptor fn)
+    {
+        std::lock_guard lock(streams_mutex_);
+        interceptor_ = std::move(fn);
+    }
+
     /// Requests answered so far (pulls, checks, images).
     std::uint64_t requests() const { return requests_.load(); }
+    /// Answers given with `status` so far.
+    std::uint64_t answered(unsigned status) const { return status < statuses_.size() ? statuses_[status].load() : 0; }
 
     boost::asio::awaitable<http_result> get(std::string target, const request_options& o)
     {
@@ -150,6 +163,7 @@ public:
         co_await boost::asio::post(ex, use_awaitable); // asynchronous, as the network is
         if (!online_->load()) co_return no_answer("loopback offline");
         ++requests_;
+        if (auto injected = intercepted(target)) co_return std::move(*injected);
         server::request req{boost::beast::http::verb::get, target, 11};
         if (!o.token.empty()) req.set(boost::beast::http::field::authorization, "Bearer " + std::string(o.token));
         if (!o.if_none_match.empty()) req.set(boost::beast::http::field::if_none_match, o.if_none_match);
@@ -172,6 +186,7 @@ public:
         }
         http_result out;
         out.status = res.result_int();
+        if (out.status < statuses_.size()) ++statuses_[out.status];
         out.body = std::move(res.body());
         out.etag = std::string(res[boost::beast::http::field::etag]);
         out.content_type = std::string(res[boost::beast::http::field::content_type]);
@@ -231,6 +246,13 @@ public:
     }
 
 private:
+    std::optional<http_result> intercepted(std::string_view target)
+    {
+        std::lock_guard lock(streams_mutex_);
+        if (!interceptor_) return std::nullopt;
+        return interceptor_(target);
+    }
+
     void track(const std::shared_ptr<detail::loopback_waker>& w)
     {
         std::lock_guard lock(streams_mutex_);
@@ -251,8 +273,10 @@ private:
     notification_hub& hub_;
     std::shared_ptr<std::atomic<bool>> online_;
     std::atomic<std::uint64_t> requests_{0};
+    std::array<std::atomic<std::uint64_t>, 600> statuses_{};
     std::mutex streams_mutex_;
     std::vector<std::weak_ptr<detail::loopback_waker>> streams_;
+    interceptor interceptor_;
 };
 
 } // namespace incsync::client

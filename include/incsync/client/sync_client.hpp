@@ -35,8 +35,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -76,6 +78,15 @@ struct client_options {
     bool realtime = true;                   ///< connect the WebSocket (else pulls only on demand)
     /// Called on the client's executor after each applied page. Must not throw.
     std::function<void(const applied_page&)> on_applied;
+    /// Images (types with `image_version`, stores modelling `client_image_store`).
+    bool images = true;
+    int image_size = 110;                   ///< the rendition asked for (`?size=`)
+    std::size_t image_concurrency = 2;      ///< downloads at once
+    std::chrono::milliseconds image_retry_initial{2s};
+    std::chrono::milliseconds image_retry_max{5min};
+    unsigned image_failures_persistent = 3; ///< consecutive failures before status shows them
+    /// Called on the client's executor after an image was stored or removed.
+    std::function<void(std::string_view entity_type, std::int64_t id, std::int64_t version)> on_image;
 };
 
 /// The outcome of a sync of one entity type.
@@ -154,6 +165,7 @@ public:
             if (self->started_ || self->stopped_) co_return;
             self->started_ = true;
             self->load_versions();
+            self->scan_images();
             self->board_.update([](sync_status& s) { s.started = true; });
             self->catch_up_all();
             if (self->options_.realtime) self->spawn(self->realtime_loop());
@@ -175,6 +187,7 @@ public:
             if (self->stopped_) co_return;
             self->clear_auth_failure();
             for (auto& s : self->slots_) s.failures = 0;
+            self->retry_images_now();
             self->reconnect_failures_ = 0;
             self->wake_.cancel();
             self->catch_up_all(true);
@@ -327,6 +340,8 @@ private:
             s.timer->cancel();
             s.idle->cancel();
         }
+        for (auto& [key, job] : image_jobs_)
+            if (job.retry) job.retry->cancel();
         if (stream_) stream_->close();
         transport_.cancel_all();
         board_.update([](sync_status& s) {
@@ -497,8 +512,9 @@ private:
             auto reply = co_await transport_.get(pull_target<E>(since), request_opts(options_.request_timeout));
             if (stopped_) co_return failure(out, error_kind::offline, "client stopped");
             if (!note_reply(reply)) co_return failure(out, error_kind::offline, reply.failure);
-            if (cursor_rejected(reply) && !since.empty()) {
-                if (resync) co_return failure(out, error_kind::cursor_expired, "cursor rejected twice", reply.status);
+            if (cursor_rejected(reply)) {
+                if (resync || since.empty())
+                    co_return failure(out, error_kind::cursor_expired, "the server rejects a reload from scratch", reply.status);
                 resync = out.resynced = true;
                 since.clear();
                 continue;
@@ -572,6 +588,7 @@ private:
             const bool last = u == upserts.size() && d == deletes.size();
             update.state = last ? final_state : between;
             if (auto r = store_.template apply<E>(update); !r) co_return r.error();
+            note_images<E>(update.upserts, update.deletes);
             records += take_u + take_d;
             if (options_.on_applied && (take_u || take_d)) {
                 upserted_ids.clear();
@@ -843,6 +860,178 @@ private:
     bool stopped_ = false;
     bool online_ = false;
     bool auth_failed_ = false;
+
+    // ---- images ----------------------------------------------------------------
+    // A job per record whose stored image is missing or older than its
+    // `image_version`; `image_queue_` holds the jobs ready to download.
+
+    using image_key = std::pair<std::string_view, std::int64_t>; // entity type (static), id
+
+    struct image_job {
+        std::string_view path;
+        std::int64_t version = 0;
+        unsigned failures = 0;
+        bool queued = false;
+        std::shared_ptr<timer_type> retry; // set while waiting to retry
+    };
+
+    static constexpr bool keeps_images = client_image_store<Store>;
+
+    bool images_enabled() const noexcept { return keeps_images && options_.images; }
+
+    /// After a page of `E` is applied: fetch images whose version moved, drop
+    /// those of records that lost theirs or were deleted.
+    template <entity E>
+    void note_images(const std::vector<E>& upserts, const std::vector<std::int64_t>& deletes)
+    {
+        if constexpr (has_image<E> && client_image_store<Store>) {
+            if (!options_.images) return;
+            constexpr std::string_view type = entity_type_name<E>;
+            for (const auto& v : upserts) {
+                if (v.image_version == 0) {
+                    forget_image(type, v.id);
+                    continue;
+                }
+                auto stored = store_.image(type, v.id);
+                if (stored && *stored && (*stored)->version == v.image_version) continue;
+                want_image(type, entity_path<E>, v.id, v.image_version);
+            }
+            for (auto id : deletes) forget_image(type, id);
+            update_image_status();
+        }
+    }
+
+    /// At start: records whose image is missing or stale (a download that
+    /// failed before a restart) are fetched again.
+    void scan_images()
+    {
+        if (!images_enabled()) return;
+        for_each_entity<entities>([&]<class E>(std::type_identity<E>) {
+            if constexpr (has_image<E>) {
+                if (auto all = store_.template all<E>()) note_images<E>(*all, {});
+            }
+        });
+    }
+
+    void want_image(std::string_view type, std::string_view path, std::int64_t id, std::int64_t version)
+    {
+        auto& job = image_jobs_[image_key{type, id}];
+        job.path = path;
+        if (job.version != version) job.failures = 0;
+        job.version = version;
+        if (job.retry) return; // waiting out a failure: the retry takes the new version
+        queue_image(image_key{type, id});
+    }
+
+    void forget_image(std::string_view type, std::int64_t id)
+    {
+        if constexpr (keeps_images) {
+            if (auto it = image_jobs_.find(image_key{type, id}); it != image_jobs_.end()) {
+                if (it->second.retry) it->second.retry->cancel();
+                image_jobs_.erase(it);
+            }
+            if (auto stored = store_.image(type, id); stored && *stored) (void)store_.remove_image(type, id);
+        }
+    }
+
+    void queue_image(image_key key)
+    {
+        auto& job = image_jobs_[key];
+        if (job.queued) return;
+        job.queued = true;
+        image_queue_.push_back(key);
+        // A new worker may run at once and take the job before this loop
+        // looks again: spawn only while jobs outnumber the workers.
+        while (image_workers_ < std::max<std::size_t>(options_.image_concurrency, 1)
+               && image_workers_ < image_queue_.size()) {
+            ++image_workers_;
+            spawn(image_worker());
+        }
+    }
+
+    void retry_images_now()
+    {
+        for (auto& [key, job] : image_jobs_)
+            if (job.retry) job.retry->cancel(); // the retry handler queues it at once
+    }
+
+    void update_image_status()
+    {
+        std::size_t failing = 0;
+        for (const auto& [key, job] : image_jobs_)
+            if (job.failures >= options_.image_failures_persistent) ++failing;
+        board_.update([&](sync_status& st) {
+            st.images_pending = image_jobs_.size();
+            st.images_failing = failing;
+            recount(st);
+        });
+    }
+
+    boost::asio::awaitable<void> image_worker()
+    {
+        while (!stopped_ && !image_queue_.empty()) {
+            const image_key key = image_queue_.front();
+            image_queue_.pop_front();
+            auto it = image_jobs_.find(key);
+            if (it == image_jobs_.end()) continue;
+            it->second.queued = false;
+            const std::int64_t version = it->second.version;
+            co_await download_image(key, it->second.path, version);
+            update_image_status();
+        }
+        --image_workers_;
+    }
+
+    boost::asio::awaitable<void> download_image(image_key key, std::string_view path, std::int64_t version)
+    {
+        if constexpr (keeps_images) {
+            auto [type, id] = key;
+            auto stored = store_.image(type, id);
+            std::optional<stored_image> have = stored ? *stored : std::nullopt;
+            std::string target = "/api/v1/" + std::string(path) + "/" + std::to_string(id)
+                + "/image?size=" + std::to_string(options_.image_size);
+            auto o = request_opts(options_.request_timeout);
+            if (have) o.if_none_match = have->etag;
+            auto reply = co_await transport_.get(target, o);
+            if (stopped_) co_return;
+            auto it = image_jobs_.find(key);
+            if (it == image_jobs_.end()) co_return; // the record or its image went away meanwhile
+            bool done = false;
+            if (note_reply(reply)) {
+                if (reply.status == 200) {
+                    done = store_.put_image(type, id, stored_image{version, reply.etag, reply.content_type,
+                                                                   std::move(reply.body)}).has_value();
+                } else if (reply.status == 304 && have) {
+                    have->version = version;
+                    done = store_.put_image(type, id, *have).has_value();
+                } else if (reply.status == 404) {
+                    (void)store_.remove_image(type, id); // no image (any more): nothing to retry
+                    done = true;
+                }
+            }
+            auto& job = it->second;
+            if (done) {
+                if (options_.on_image) options_.on_image(type, id, version);
+                if (job.version == version) image_jobs_.erase(it);
+                else queue_image(key); // a newer version arrived meanwhile
+                co_return;
+            }
+            ++job.failures;
+            auto delay = image_backoff_.next(job.failures) / 2 + image_backoff_.ceiling(job.failures) / 2;
+            job.retry = std::make_shared<timer_type>(strand_, delay);
+            job.retry->async_wait([self = this->shared_from_this(), key, t = job.retry](boost::system::error_code) {
+                auto it = self->image_jobs_.find(key);
+                if (self->stopped_ || it == self->image_jobs_.end() || it->second.retry != t) return;
+                it->second.retry.reset();
+                self->queue_image(key);
+            });
+        }
+    }
+
+    std::map<image_key, image_job> image_jobs_;
+    std::deque<image_key> image_queue_;
+    std::size_t image_workers_ = 0;
+    backoff image_backoff_{options_.image_retry_initial, options_.image_retry_max};
 };
 
 } // namespace detail

@@ -11,6 +11,7 @@
 #include <incsync/memory/server_store.hpp>
 #include <incsync/pos/entities.hpp>
 #include <incsync/server/handler.hpp>
+#include <incsync/server/images.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -47,6 +48,7 @@ inline incsync::server::handler_options handler_options(incsync::notification_hu
     o.tokens.add_register("till-1", 1);
     o.tokens.add_register("till-2", 2);
     o.on_commit = [&hub](const incsync::change& c) { hub.publish(c); };
+    o.images = std::make_shared<incsync::server::memory_image_repository>();
     return o;
 }
 
@@ -78,6 +80,16 @@ struct server_side {
         auto c = store.template remove<E>(id).value();
         hub.publish(c.change);
         return c;
+    }
+
+    /// Uploads an image for product `id` through the API (bumps its image_version).
+    unsigned upload_image(std::int64_t id, std::string svg_text)
+    {
+        incsync::server::request req{boost::beast::http::verb::put, "/api/v1/products/" + std::to_string(id) + "/image", 11};
+        req.set(boost::beast::http::field::authorization, "Bearer admin");
+        req.body() = "<svg xmlns=\"http://www.w3.org/2000/svg\">" + svg_text + "</svg>";
+        req.prepare_payload();
+        return api.handle(req).result_int();
     }
 
     server_t store;

@@ -88,4 +88,49 @@ BOOST_AUTO_TEST_CASE(readers_never_see_a_page_half_applied)
     BOOST_TEST((*r.state<product>())->sync_version == 299u);
 }
 
+BOOST_AUTO_TEST_CASE(server_wins_on_members_it_changed_and_local_edits_survive_elsewhere)
+{
+    replica_t r;
+    BOOST_TEST(r.apply<product>({false, {item(1, 10)}, {}, state_at(1)}).has_value());
+    auto local = item(1, 10);
+    local.name = "Renamed at the till";
+    local.is_active = true;
+    BOOST_TEST(r.edit(local).has_value());
+    BOOST_TEST(r.local_edits<product>() == 1u);
+    BOOST_TEST(r.get<product>(1).value()->name == "Renamed at the till");
+
+    // The server changes the price only: the local name and flag survive.
+    BOOST_TEST(r.apply<product>({false, {item(1, 99)}, {}, state_at(2)}).has_value());
+    auto merged = r.get<product>(1).value();
+    BOOST_TEST(merged->price_cents == 99);
+    BOOST_TEST(merged->name == "Renamed at the till");
+    BOOST_TEST(merged->is_active);
+
+    // The server renames it too: server wins on that member.
+    auto renamed = item(1, 99);
+    renamed.name = "Server name";
+    BOOST_TEST(r.apply<product>({false, {renamed}, {}, state_at(3)}).has_value());
+    merged = r.get<product>(1).value();
+    BOOST_TEST(merged->name == "Server name");
+    BOOST_TEST(merged->is_active);
+
+    // A delete wins over any local edit.
+    BOOST_TEST(r.apply<product>({false, {}, {1}, state_at(4)}).has_value());
+    BOOST_TEST(!r.get<product>(1).value());
+    BOOST_TEST(r.local_edits<product>() == 0u);
+    BOOST_TEST(!r.edit(local).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(keeps_images_by_type_and_id)
+{
+    replica_t r;
+    static_assert(client_image_store<replica_t>);
+    BOOST_TEST(!r.image("product", 1).value());
+    BOOST_TEST(r.put_image("product", 1, {3, "\"e\"", "image/png", "bytes"}).has_value());
+    BOOST_TEST(r.image("product", 1).value()->version == 3);
+    BOOST_TEST(!r.image("category", 1).value());
+    BOOST_TEST(r.remove_image("product", 1).has_value());
+    BOOST_TEST(!r.image("product", 1).value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
