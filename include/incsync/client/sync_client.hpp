@@ -1016,8 +1016,12 @@ private:
                 else queue_image(key); // a newer version arrived meanwhile
                 co_return;
             }
-            ++job.failures;
-            auto delay = image_backoff_.next(job.failures) / 2 + image_backoff_.ceiling(job.failures) / 2;
+            // Rate limiting is the server pacing a big download, not a failure.
+            std::chrono::milliseconds delay = reply.retry_after;
+            if (reply.status != 429) {
+                ++job.failures;
+                delay = image_backoff_.next(job.failures) / 2 + image_backoff_.ceiling(job.failures) / 2;
+            }
             job.retry = std::make_shared<timer_type>(strand_, delay);
             job.retry->async_wait([self = this->shared_from_this(), key, t = job.retry](boost::system::error_code) {
                 auto it = self->image_jobs_.find(key);

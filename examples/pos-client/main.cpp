@@ -1,0 +1,333 @@
+// Example: incsync-pos-client, a cash register's sync client.
+//
+//   incsync-pos-client --url http://127.0.0.1:8080 --token demo-till-1 --store-id 1
+//                      --cash-register-id 1 --dump register1.json   (one line)
+//   incsync-pos-client --url http://127.0.0.1:8080 --token demo-till-1 --store-id 1 --once
+//
+// It keeps a local replica in step with incsync-pos-server: an initial full
+// sync, then real-time notifications over the WebSocket, reconnects with
+// backoff, a long-polling fallback and product images. Each applied change is
+// logged; the plan's bottom bar (online badge, sync error, auth failure,
+// pending count, last sync) is the last line of the terminal and updates live.
+// Sync runs on its own low-priority thread; this main thread only prints, as a
+// POS user interface would. SIGINT or SIGTERM stops it (writing --dump first).
+#include <incsync/client/beast_transport.hpp>
+#include <incsync/client/sync_client.hpp>
+#include <incsync/client/sync_thread.hpp>
+#include <incsync/codec.hpp>
+#include <incsync/memory/client_store.hpp>
+#include <incsync/pos/entities.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using namespace std::chrono_literals;
+using replica_t = incsync::memory::client_store<incsync::pos::entities>;
+using client_t = incsync::client::sync_client<replica_t, incsync::client::beast_transport>;
+
+struct config {
+    std::string url = "http://127.0.0.1:8080";
+    std::string db = ":memory:";
+    std::string dump;
+    std::string name;
+    bool once = false;
+    bool quiet = false;
+    bool bar = true;
+    incsync::client::client_options client;
+    incsync::client::beast_transport_options transport;
+};
+
+constexpr std::string_view usage = R"(usage: incsync-pos-client --token T --store-id N [options]
+  --url URL                server (default http://127.0.0.1:8080)
+  --token T                the register's token
+  --store-id N             the register's store
+  --cash-register-id N     the register's id (default 1)
+  --db PATH                local store; ":memory:" (default; SQLite files come with the durability work)
+  --dump FILE              on exit (SIGTERM included) write the local store as JSON:
+                           {"product": [records...], ...}
+  --once                   one full sync, then exit: 0 when every type synced
+  --name LABEL             how log lines name this register (default "register N")
+  --page-limit N           records per pull (default 1000)
+  --heartbeat-ms N         WebSocket heartbeat (default 20000)
+  --no-images              do not download product images
+  --no-bar                 no live bottom bar: status changes as log lines
+  --quiet                  log nothing but errors
+)";
+
+std::optional<std::int64_t> to_int(std::string_view s)
+{
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+std::optional<config> parse_args(int argc, char** argv)
+{
+    config c;
+    c.client.cash_register_id = 1;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto fail = [&](std::string_view why) -> std::optional<config> {
+            std::cerr << "incsync-pos-client: " << why << " (" << arg << ")\n" << usage;
+            return std::nullopt;
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::cout << usage;
+            std::exit(0);
+        }
+        if (arg == "--once") { c.once = true; continue; }
+        if (arg == "--quiet") { c.quiet = true; continue; }
+        if (arg == "--no-bar") { c.bar = false; continue; }
+        if (arg == "--no-images") { c.client.images = false; continue; }
+        if (i + 1 >= argc) return fail("unknown option or missing value");
+        const std::string_view v = argv[++i];
+        if (arg == "--url") c.url = v;
+        else if (arg == "--token") c.client.token = v;
+        else if (arg == "--db") c.db = v;
+        else if (arg == "--dump") c.dump = v;
+        else if (arg == "--name") c.name = v;
+        else if (arg == "--store-id" || arg == "--cash-register-id" || arg == "--page-limit" || arg == "--heartbeat-ms") {
+            auto n = to_int(v);
+            if (!n || *n < 0) return fail("expected a number");
+            if (arg == "--store-id") c.client.store_id = *n;
+            else if (arg == "--cash-register-id") c.client.cash_register_id = *n;
+            else if (arg == "--page-limit") {
+                if (*n < 1 || *n > 10000) return fail("page limit must be 1..10000");
+                c.client.page_limit = static_cast<std::size_t>(*n);
+            } else c.transport.heartbeat = std::chrono::milliseconds(*n);
+        } else return fail("unknown option");
+    }
+    if (c.client.token.empty()) {
+        std::cerr << "incsync-pos-client: --token is required\n" << usage;
+        return std::nullopt;
+    }
+    if (!c.client.store_id) {
+        std::cerr << "incsync-pos-client: --store-id is required\n" << usage;
+        return std::nullopt;
+    }
+    if (c.db != ":memory:") {
+        std::cerr << "incsync-pos-client: --db " << c.db
+                  << ": only \":memory:\" is available in this build (the SQLite store is not there yet)\n";
+        return std::nullopt;
+    }
+    if (c.name.empty()) c.name = "register " + std::to_string(c.client.cash_register_id);
+    return c;
+}
+
+/// The local store as `{"product": [...], ...}`, records as the server sends them.
+std::string dump_json(const replica_t& replica)
+{
+    std::string out = "{";
+    bool first = true;
+    incsync::for_each_entity<incsync::pos::entities>([&]<class E>(std::type_identity<E>) {
+        if (!first) out += ",";
+        first = false;
+        out += "\n\"";
+        out += incsync::entity_type_name<E>;
+        out += "\":[";
+        auto all = replica.all<E>();
+        if (all) {
+            for (std::size_t i = 0; i < all->size(); ++i) {
+                if (i) out += ",";
+                incsync::append_json(out, (*all)[i]);
+            }
+        }
+        out += "]";
+    });
+    out += "\n}\n";
+    return out;
+}
+
+bool write_dump(const std::string& path, const replica_t& replica)
+{
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        if (!f) return false;
+        f << dump_json(replica);
+        if (!f.flush()) return false;
+    }
+    return std::rename(tmp.c_str(), path.c_str()) == 0; // whole or nothing
+}
+
+std::string clock_time(incsync::timestamp t)
+{
+    auto s = incsync::format_timestamp(t); // 2025-12-23T10:30:00.123456Z
+    return s.substr(11, 12);
+}
+
+/// The plan's bottom bar, in one line. `live`: with the pending count and
+/// last sync time (a terminal redraws it); else only what changes rarely.
+std::string bottom_bar(const incsync::client::sync_status& st, bool live)
+{
+    std::ostringstream bar;
+    if (st.online) bar << "[online";
+    else if (!st.last_sync && !st.last_error) bar << "[connecting";
+    else bar << "[OFFLINE";
+    if (st.realtime != incsync::client::channel::none) bar << ' ' << to_string(st.realtime);
+    bar << ']';
+    if (st.auth_failure) bar << " | AUTH FAILURE: re-authenticate";
+    for (const auto& t : st.types) {
+        if (t.error && t.error->kind != incsync::client::error_kind::auth_expired) {
+            bar << " | ! sync error: " << t.entity_type << ' ' << to_string(t.error->kind);
+            if (t.error->http_status) bar << " (HTTP " << t.error->http_status << ')';
+            break;
+        }
+    }
+    if (st.images_failing) bar << " | ! images failing: " << st.images_failing;
+    if (live) {
+        bar << " | pending " << st.pending;
+        if (st.syncing()) bar << " | syncing";
+        bar << " | last sync " << (st.last_sync ? clock_time(*st.last_sync) : std::string("never"));
+    } else {
+        bar << (!st.last_sync ? " | not synced yet" : st.pending ? " | catching up" : " | up to date");
+    }
+    return bar.str();
+}
+
+/// Prints log lines above a bottom bar kept on the terminal's last line (or,
+/// not on a terminal, the bar's changes as plain lines). Main thread only.
+class console {
+public:
+    console(bool bar, bool quiet) : tty_(bar && ::isatty(STDOUT_FILENO)), quiet_(quiet) {}
+
+    void log(const std::string& line)
+    {
+        if (quiet_) return;
+        if (tty_) std::cout << "\r\x1b[K" << line << '\n' << bar_ << std::flush;
+        else std::cout << line << std::endl;
+    }
+
+    void status(const incsync::client::sync_status& st, const std::string& name)
+    {
+        auto line = bottom_bar(st, tty_);
+        if (line == bar_) return;
+        bar_ = std::move(line);
+        if (quiet_) return;
+        if (tty_) std::cout << "\r\x1b[K" << bar_ << std::flush;
+        else std::cout << name << " status: " << bar_ << std::endl;
+    }
+
+    void end()
+    {
+        if (tty_ && !quiet_) std::cout << '\n' << std::flush;
+    }
+
+private:
+    bool tty_;
+    bool quiet_;
+    std::string bar_;
+};
+
+std::string describe(const incsync::client::applied_page& p)
+{
+    std::ostringstream line;
+    const auto n = p.upserted.size() + p.deleted.size();
+    if (n > 6) {
+        line << p.entity_type << ": " << p.upserted.size() << " changed, " << p.deleted.size() << " deleted";
+    } else {
+        const char* sep = "";
+        for (auto id : p.upserted) { line << sep << p.entity_type << " #" << id << " changed"; sep = ", "; }
+        for (auto id : p.deleted) { line << sep << p.entity_type << " #" << id << " deleted"; sep = ", "; }
+    }
+    if (p.resync) line << " (reload)";
+    line << " (v" << p.version << ")";
+    return line.str();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    auto parsed = parse_args(argc, argv);
+    if (!parsed) return 2;
+    config c = std::move(*parsed);
+    auto url = incsync::client::parse_server_url(c.url);
+    if (!url) {
+        std::cerr << "incsync-pos-client: --url " << c.url << ": " << url.error().message() << '\n';
+        return 2;
+    }
+
+    boost::asio::io_context ui; // this thread: printing, signals
+    struct {
+        bool initial_done = false;
+        std::size_t initial = 0;
+    } images;
+    console out(c.bar && !c.once, c.quiet);
+    const std::string name = c.name;
+    if (!c.once) {
+        c.client.on_applied = [&ui, &out, name](const incsync::client::applied_page& p) {
+            boost::asio::post(ui, [&out, line = name + ": " + describe(p)] { out.log(line); });
+        };
+        // Images one line each once the register is up to date; the initial
+        // download of the whole catalog's images is one summary line.
+        c.client.on_image = [&ui, &out, &images, name](std::string_view type, std::int64_t id, std::int64_t version) {
+            boost::asio::post(ui, [&out, &images, line = name + ": " + std::string(type) + " #" + std::to_string(id)
+                                                          + " image v" + std::to_string(version) + " stored"] {
+                if (images.initial_done) out.log(line);
+                else ++images.initial;
+            });
+        };
+    } else {
+        c.client.realtime = false;
+    }
+
+    replica_t replica;
+    incsync::client::beast_transport transport(*url, c.transport);
+    int exit_code = 0;
+    {
+        incsync::client::sync_thread sync; // low priority
+        client_t client(sync.executor(), replica, transport, c.client);
+        if (c.once) {
+            auto report = client.perform_full_incremental_sync(boost::asio::use_future).get();
+            std::size_t records = 0;
+            for (const auto& t : report.types) {
+                records += t.records;
+                if (!t.ok()) std::cerr << name << ": " << t.entity_type << ": " << to_string(t.error) << ": " << t.message << '\n';
+            }
+            if (!c.quiet) std::cout << name << ": full sync " << (report.ok() ? "complete" : "FAILED") << ", " << records << " records\n";
+            exit_code = report.ok() ? 0 : 1;
+        } else {
+            auto subscription = client.subscribe(ui.get_executor(), [&](const incsync::client::sync_status& st) {
+                if (!images.initial_done && st.online && st.pending == 0 && st.last_sync) {
+                    images.initial_done = true;
+                    out.log(name + ": up to date, " + std::to_string(images.initial) + " images stored");
+                }
+                out.status(st, name);
+            });
+            boost::asio::signal_set signals(ui, SIGINT, SIGTERM);
+            signals.async_wait([&](boost::system::error_code, int) {
+                subscription.reset();
+                client.stop();
+                ui.stop();
+            });
+            out.log(name + ": syncing with " + c.url + " (store " + std::to_string(*c.client.store_id) + ")");
+            client.start();
+            ui.run();
+        }
+        client.stop();
+    } // the sync thread finishes its work and joins here
+    out.end();
+    if (!c.dump.empty() && !write_dump(c.dump, replica)) {
+        std::cerr << name << ": cannot write " << c.dump << '\n';
+        return 1;
+    }
+    return exit_code;
+}
