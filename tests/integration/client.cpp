@@ -1,0 +1,227 @@
+// The client against the real server over real sockets (Beast HTTP and
+// WebSocket), directly and through a proxy that cuts, delays and blocks.
+#include "harness.hpp"
+#include "proxy.hpp"
+
+#include <incsync/client/beast_transport.hpp>
+#include <incsync/client/sync_client.hpp>
+#include <incsync/client/sync_thread.hpp>
+#include <incsync/memory/client_store.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <random>
+
+using namespace it;
+using namespace incsync;
+using client::channel;
+using client::error_kind;
+
+namespace {
+
+using replica_t = memory::client_store<pos::entities>;
+using client_t = client::sync_client<replica_t, client::beast_transport>;
+
+/// A register: replica, transport and client on its own sync thread.
+struct register_client {
+    register_client(std::uint16_t port, std::string token, std::int64_t store, std::int64_t id,
+                    const std::function<void(client::client_options&)>& tweak = {})
+        : transport(client::server_url{"127.0.0.1", std::to_string(port), ""}, transport_options())
+    {
+        client::client_options o;
+        o.token = std::move(token);
+        o.store_id = store;
+        o.cash_register_id = id;
+        o.coalesce_window = std::chrono::milliseconds(5);
+        o.reconnect_initial = std::chrono::milliseconds(20);
+        o.reconnect_max = std::chrono::milliseconds(300);
+        o.retry_initial = std::chrono::milliseconds(20);
+        o.retry_max = std::chrono::milliseconds(300);
+        o.request_timeout = std::chrono::seconds(3);
+        if (tweak) tweak(o);
+        client.emplace(thread.executor(), replica, transport, std::move(o));
+        client->start();
+    }
+
+    ~register_client()
+    {
+        client->stop();
+        client.reset();
+        thread.join();
+    }
+
+    static client::beast_transport_options transport_options()
+    {
+        client::beast_transport_options t;
+        t.heartbeat = std::chrono::seconds(2);
+        t.connect_timeout = std::chrono::seconds(2);
+        return t;
+    }
+
+    client::sync_status status() const { return client->status(); }
+
+    replica_t replica;
+    client::beast_transport transport;
+    client::sync_thread thread{0};
+    std::optional<client_t> client;
+};
+
+template <class E>
+bool matches(const replica_t& r, const store_t& s, std::int64_t store)
+{
+    std::vector<E> server;
+    for (const auto& rec : s.list<E>(store).value()) server.push_back(rec->value);
+    std::sort(server.begin(), server.end(), [](const E& a, const E& b) { return a.id < b.id; });
+    return r.all<E>().value() == server;
+}
+
+bool converged(const register_client& c, const store_t& s, std::int64_t store)
+{
+    const auto st = c.status();
+    if (!st.online || st.pending != 0 || st.syncing()) return false;
+    bool ok = true;
+    for_each_entity<pos::entities>([&]<class E>(std::type_identity<E>) { ok = ok && matches<E>(c.replica, s, store); });
+    return ok;
+}
+
+/// Random admin writes over HTTP: products, tables of both stores, settings.
+void random_writes(http_client& admin, std::mt19937_64& rng, int count, const std::function<void(int)>& each = {})
+{
+    std::vector<std::int64_t> products, tables;
+    for (int i = 0; i < count; ++i) {
+        const auto r = rng() % 10;
+        if (r < 3 || products.empty()) {
+            products.push_back(create(admin, "products", R"({"name":"P)" + std::to_string(i) + R"(","price_cents":100})"));
+        } else if (r < 5) {
+            auto id = products[rng() % products.size()];
+            admin.send(http::verb::patch, "/api/v1/products/" + std::to_string(id),
+                       R"({"price_cents":)" + std::to_string(rng() % 5000) + "}");
+        } else if (r < 6) {
+            auto k = rng() % products.size();
+            admin.send(http::verb::delete_, "/api/v1/products/" + std::to_string(products[k]));
+            products.erase(products.begin() + static_cast<std::ptrdiff_t>(k));
+        } else if (r < 8 || tables.empty()) {
+            tables.push_back(create(admin, "tables",
+                                    R"({"name":"T","store_id":)" + std::to_string(1 + rng() % 2) + "}"));
+        } else if (r < 9) {
+            auto k = rng() % tables.size();
+            admin.send(http::verb::delete_, "/api/v1/tables/" + std::to_string(tables[k]));
+            tables.erase(tables.begin() + static_cast<std::ptrdiff_t>(k));
+        } else {
+            create(admin, "settings", R"({"key":"k)" + std::to_string(i) + R"(","value":"v","store_id":)"
+                                          + (rng() % 2 ? std::string("1") : std::string("null")) + "}");
+        }
+        if (each) each(i);
+    }
+}
+
+/// The server of these tests: no rate limit (the admin writer is fast).
+void unlimited(incsync::beast::server_options& o) { o.rate = {}; }
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(client_suite)
+
+BOOST_AUTO_TEST_CASE(registers_of_two_stores_converge_to_their_views_under_random_writes)
+{
+    server_fixture server(unlimited);
+    server.seed(20);
+    register_client a(server.port(), std::string(till_1), 1, 1);
+    register_client b(server.port(), std::string(till_1), 1, 2);
+    register_client c(server.port(), std::string(till_2), 2, 3);
+    BOOST_TEST_REQUIRE(wait_until([&] { return a.status().realtime == channel::websocket; }));
+    auto admin = server.http();
+    std::mt19937_64 rng(4711);
+    random_writes(admin, rng, 300);
+    BOOST_TEST(wait_until([&] { return converged(a, server.store, 1); }, 10s));
+    BOOST_TEST(wait_until([&] { return converged(b, server.store, 1); }, 10s));
+    BOOST_TEST(wait_until([&] { return converged(c, server.store, 2); }, 10s));
+    for (const auto* r : {&a, &b, &c}) {
+        const auto st = r->status();
+        BOOST_TEST(!st.has_error());
+        BOOST_TEST(st.realtime == channel::websocket);
+        BOOST_TEST(st.notifications > 0u);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_proxy_that_cuts_and_delays_connections_delays_registers_but_they_converge)
+{
+    server_fixture server(unlimited);
+    server.seed(20);
+    tcp_proxy proxy(server.port());
+    proxy.set_delay(std::chrono::milliseconds(2));
+    register_client a(proxy.port(), std::string(till_1), 1, 1);
+    register_client b(proxy.port(), std::string(till_2), 2, 2);
+    BOOST_TEST_REQUIRE(wait_until([&] { return a.status().realtime == channel::websocket; }));
+    auto admin = server.http();
+    std::mt19937_64 rng(99);
+    random_writes(admin, rng, 200, [&](int i) {
+        if (i % 40 == 20) proxy.cut();
+        if (i % 70 == 35) proxy.set_refusing(true);
+        if (i % 70 == 45) proxy.set_refusing(false);
+    });
+    proxy.set_refusing(false);
+    BOOST_TEST(wait_until([&] { return converged(a, server.store, 1); }, 15s));
+    BOOST_TEST(wait_until([&] { return converged(b, server.store, 2); }, 15s));
+    BOOST_TEST(a.status().reconnects > 0u);
+    BOOST_TEST(!a.status().has_error());
+}
+
+BOOST_AUTO_TEST_CASE(without_websocket_a_register_long_polls_and_returns_to_websocket)
+{
+    server_fixture server(unlimited);
+    tcp_proxy proxy(server.port());
+    proxy.set_block_websocket(true);
+    register_client a(proxy.port(), std::string(till_1), 1, 1, [](client::client_options& o) {
+        o.fallback_after = 2;
+        o.long_poll_wait = std::chrono::seconds(1);
+    });
+    BOOST_TEST_REQUIRE(wait_until([&] { return a.status().realtime == channel::long_poll; }));
+    auto admin = server.http();
+    const auto id = create(admin, "products", R"({"name":"Via long poll"})");
+    BOOST_TEST(wait_until([&] { return a.replica.get<pos::product>(id).value().has_value(); }));
+    BOOST_TEST(proxy.websocket_blocked() >= 2u);
+
+    proxy.set_block_websocket(false);
+    BOOST_TEST(wait_until([&] { return a.status().realtime == channel::websocket; }, 10s));
+    const auto id2 = create(admin, "products", R"({"name":"Via WebSocket"})");
+    BOOST_TEST(wait_until([&] { return a.replica.get<pos::product>(id2).value().has_value(); }));
+    BOOST_TEST(wait_until([&] { return converged(a, server.store, 1); }));
+}
+
+BOOST_AUTO_TEST_CASE(a_revoked_token_shows_auth_failure_and_nothing_else)
+{
+    server_fixture server(unlimited);
+    server.seed(5);
+    register_client a(server.port(), "revoked-token", 1, 1);
+    BOOST_TEST(wait_until([&] {
+        auto st = a.status();
+        return st.auth_failure && st.has_error() && !st.syncing();
+    }));
+    const auto st = a.status();
+    BOOST_TEST(st.online); // the server answered: not a network problem
+    for (const auto& t : st.types)
+        if (t.error) BOOST_TEST((t.error->kind == error_kind::auth_expired), t.entity_type);
+    BOOST_TEST(st.realtime == channel::none);
+    BOOST_TEST(a.replica.size<pos::product>() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_out_of_reach_is_offline_in_status_and_caught_up_after)
+{
+    server_fixture server(unlimited);
+    tcp_proxy proxy(server.port());
+    register_client a(proxy.port(), std::string(till_1), 1, 1);
+    BOOST_TEST_REQUIRE(wait_until([&] { return a.status().realtime == channel::websocket; }));
+    proxy.set_refusing(true);
+    proxy.cut();
+    a.client->sync_now();
+    BOOST_TEST(wait_until([&] { return !a.status().online; }));
+    auto admin = server.http();
+    const auto id = create(admin, "products", R"({"name":"Made while offline"})");
+    proxy.set_refusing(false);
+    a.client->network_up();
+    BOOST_TEST(wait_until([&] { return a.replica.get<pos::product>(id).value().has_value(); }, 10s));
+    BOOST_TEST(wait_until([&] { return converged(a, server.store, 1); }));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
