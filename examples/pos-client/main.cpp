@@ -10,7 +10,8 @@
 // logged; the plan's bottom bar (online badge, sync error, auth failure,
 // pending count, last sync) is the last line of the terminal and updates live.
 // Sync runs on its own low-priority thread; this main thread only prints, as a
-// POS user interface would. SIGINT or SIGTERM stops it (writing --dump first).
+// POS user interface would. SIGINT or SIGTERM stops it (writing --dump first);
+// SIGUSR1 writes --dump and goes on.
 #include <incsync/client/beast_transport.hpp>
 #include <incsync/client/sync_client.hpp>
 #include <incsync/client/sync_thread.hpp>
@@ -29,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -60,7 +62,7 @@ constexpr std::string_view usage = R"(usage: incsync-pos-client --token T --stor
   --cash-register-id N     the register's id (default 1)
   --db PATH                local store; ":memory:" (default; SQLite files come with the durability work)
   --dump FILE              on exit (SIGTERM included) write the local store as JSON:
-                           {"product": [records...], ...}
+                           {"product": [records...], ...}; SIGUSR1 writes it at once
   --once                   one full sync, then exit: 0 when every type synced
   --name LABEL             how log lines name this register (default "register N")
   --page-limit N           records per pull (default 1000)
@@ -318,6 +320,17 @@ int main(int argc, char** argv)
                 client.stop();
                 ui.stop();
             });
+            // SIGUSR1: write --dump now and go on (a test or an operator
+            // compares the register with the server without stopping it).
+            boost::asio::signal_set dump_signal(ui, SIGUSR1);
+            std::function<void()> arm_dump = [&] {
+                dump_signal.async_wait([&](boost::system::error_code ec, int) {
+                    if (ec) return;
+                    if (!c.dump.empty() && !write_dump(c.dump, replica)) out.log(name + ": cannot write " + c.dump);
+                    arm_dump();
+                });
+            };
+            arm_dump();
             out.log(name + ": syncing with " + c.url + " (store " + std::to_string(*c.client.store_id) + ")");
             client.start();
             ui.run();
