@@ -6,12 +6,15 @@
 #ifndef INCSYNC_MEMORY_CLIENT_STORE_HPP
 #define INCSYNC_MEMORY_CLIENT_STORE_HPP
 
+#include <incsync/detail/json_writer.hpp>
 #include <incsync/merge.hpp>
 #include <incsync/store.hpp>
 
 #include <boost/mp11/algorithm.hpp>
 
+#include <cstdint>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -25,12 +28,79 @@ namespace incsync::memory {
 
 namespace detail {
 
+/// The JSON text of member `m` of `v`: the key of a secondary index, the
+/// same for equal values whatever the member's type.
+template <entity E>
+std::string member_key(const E& v, std::size_t m)
+{
+    std::string key;
+    boost::mp11::mp_with_index<member_count<E>>(m, [&](auto I) {
+        using D = boost::mp11::mp_at_c<incsync::detail::public_members<E>, I>;
+        incsync::detail::append_json_value(key, v.*D::pointer);
+    });
+    return key;
+}
+
 template <entity E>
 struct replica_table {
+    /// A secondary index on one member: (member's JSON, id) pairs.
+    struct index {
+        std::size_t member = 0;
+        std::set<std::pair<std::string, std::int64_t>> entries;
+    };
+
     mutable std::shared_mutex mutex;
     std::map<std::int64_t, E> rows;
     std::map<std::int64_t, E> edited_from; ///< locally edited rows: the server value the edit started from
     std::optional<sync_state> state;
+    std::vector<index> indexes;
+
+    using node_type = typename std::map<std::int64_t, E>::node_type;
+
+    /// Links `node` in as the row of its id, keeping the indexes in step; the
+    /// node of the row it replaced, if any. Caller holds the lock.
+    std::optional<node_type> put(node_type node)
+    {
+        const std::int64_t id = node.key();
+        auto it = rows.find(id);
+        if (it == rows.end()) {
+            for (auto& ix : indexes) ix.entries.insert({member_key(node.mapped(), ix.member), id});
+            rows.insert(std::move(node));
+            return std::nullopt;
+        }
+        for (auto& ix : indexes) {
+            auto before = member_key(it->second, ix.member);
+            auto after = member_key(node.mapped(), ix.member);
+            if (before == after) continue;
+            ix.entries.erase({std::move(before), id});
+            ix.entries.insert({std::move(after), id});
+        }
+        std::swap(it->second, node.mapped()); // the old value leaves in `node`
+        return node;
+    }
+
+    void put(const E& v)
+    {
+        std::map<std::int64_t, E> one;
+        one.emplace(v.id, v);
+        put(one.extract(one.begin()));
+    }
+
+    /// Unlinks row `id`; its node, to be freed by the caller.
+    std::optional<node_type> erase(std::int64_t id)
+    {
+        auto it = rows.find(id);
+        if (it == rows.end()) return std::nullopt;
+        for (auto& ix : indexes) ix.entries.erase({member_key(it->second, ix.member), id});
+        return rows.extract(it);
+    }
+
+    void clear()
+    {
+        rows.clear();
+        edited_from.clear();
+        for (auto& ix : indexes) ix.entries.clear();
+    }
 };
 
 } // namespace detail
@@ -47,34 +117,42 @@ public:
     client_store& operator=(const client_store&) = delete;
 
     /// Applies a page and its sync state as one step under the type's write
-    /// lock: readers see the page entirely or not at all. Keep pages small
-    /// (the sync service chunks large catch-ups) so readers wait briefly.
+    /// lock: readers see the page entirely or not at all. The records are
+    /// copied into map nodes before the lock is taken and the replaced ones
+    /// freed after it is released, so readers wait only for the nodes to be
+    /// linked in. Keep pages small (the sync service chunks large catch-ups).
     /// Should allocation fail midway, the state is not updated (it is written
     /// last), so the cursor stays behind the data and re-applying the page,
     /// which is idempotent, completes it.
     template <entity E>
     result<void> apply(const page_update<E>& page)
     {
+        using rows_type = decltype(detail::replica_table<E>::rows);
+        rows_type staged;
+        for (const auto& v : page.upserts) staged.insert_or_assign(v.id, v);
+        std::vector<typename rows_type::node_type> replaced;
+        replaced.reserve(staged.size() + page.deletes.size());
+        rows_type dropped; // a reset's old rows, freed after unlocking
         auto& t = table_of<E>();
         std::unique_lock lock(t.mutex);
         if (page.reset) {
-            t.rows.clear();
-            t.edited_from.clear();
+            dropped.swap(t.rows);
+            t.clear();
         }
-        for (const auto& v : page.upserts) {
-            auto base = t.edited_from.find(v.id);
-            if (base == t.edited_from.end()) {
-                t.rows.insert_or_assign(v.id, v);
-                continue;
+        while (!staged.empty()) {
+            auto node = staged.extract(staged.begin());
+            auto base = t.edited_from.find(node.key());
+            if (base != t.edited_from.end()) {
+                // Server wins where it changed a member; the local edit survives
+                // in the others, and is now relative to the new server value.
+                E server_value = node.mapped();
+                node.mapped() = merge(base->second, t.rows.at(node.key()), server_value);
+                base->second = std::move(server_value);
             }
-            // Server wins where it changed a member; the local edit survives
-            // in the others, and is now relative to the new server value.
-            auto& row = t.rows[v.id];
-            row = merge(base->second, row, v);
-            base->second = v;
+            if (auto old = t.put(std::move(node))) replaced.push_back(std::move(*old));
         }
         for (auto id : page.deletes) {
-            t.rows.erase(id);
+            if (auto old = t.erase(id)) replaced.push_back(std::move(*old));
             t.edited_from.erase(id);
         }
         t.state = page.state;
@@ -93,8 +171,49 @@ public:
         auto it = t.rows.find(value.id);
         if (it == t.rows.end()) return error::not_found;
         t.edited_from.try_emplace(value.id, it->second);
-        it->second = value;
+        t.put(value);
         return {};
+    }
+
+    /// Keeps an index on `member` of `E` so that `find` by it costs
+    /// O(log n + matches) (a POS grid by `category_id`). `unknown_member`
+    /// when `E` has no such member.
+    template <entity E>
+    result<void> add_index(std::string_view member)
+    {
+        const std::size_t m = member_index<E>(member);
+        if (m == member_count<E>) return error_info(error::unknown_member, std::string(member));
+        auto& t = table_of<E>();
+        std::unique_lock lock(t.mutex);
+        for (const auto& ix : t.indexes)
+            if (ix.member == m) return {};
+        auto& ix = t.indexes.emplace_back();
+        ix.member = m;
+        for (const auto& [id, v] : t.rows) ix.entries.insert({detail::member_key(v, m), id});
+        return {};
+    }
+
+    /// The records of `E` whose `member` equals `value`, ordered by id. Uses
+    /// the index on `member` when there is one, else scans.
+    template <entity E, class V>
+    result<std::vector<E>> find(std::string_view member, const V& value) const
+    {
+        const std::size_t m = member_index<E>(member);
+        if (m == member_count<E>) return error_info(error::unknown_member, std::string(member));
+        std::string key;
+        incsync::detail::append_json_value(key, value);
+        const auto& t = table_of<E>();
+        std::shared_lock lock(t.mutex);
+        std::vector<E> out;
+        for (const auto& ix : t.indexes) {
+            if (ix.member != m) continue;
+            for (auto it = ix.entries.lower_bound({key, INT64_MIN}); it != ix.entries.end() && it->first == key; ++it)
+                out.push_back(t.rows.at(it->second));
+            return out;
+        }
+        for (const auto& [id, v] : t.rows)
+            if (detail::member_key(v, m) == key) out.push_back(v);
+        return out;
     }
 
     /// Number of records of `E` carrying local edits.

@@ -133,4 +133,35 @@ BOOST_AUTO_TEST_CASE(keeps_images_by_type_and_id)
     BOOST_TEST(!r.image("product", 1).value());
 }
 
+BOOST_AUTO_TEST_CASE(an_index_finds_by_member_and_follows_updates_deletes_and_edits)
+{
+    replica_t r;
+    auto in = [](std::int64_t id, std::optional<std::int64_t> category) {
+        auto p = item(id, 10);
+        p.category_id = category;
+        return p;
+    };
+    BOOST_TEST(r.apply<product>({false, {in(1, 7), in(2, 7), in(3, 8), in(4, std::nullopt)}, {}, state_at(1)}).has_value());
+    BOOST_TEST(!r.add_index<product>("colour").has_value());
+    BOOST_TEST(r.add_index<product>("category_id").has_value());
+    auto ids = [&](auto v) {
+        std::vector<std::int64_t> out;
+        for (const auto& p : r.find<product>("category_id", v).value()) out.push_back(p.id);
+        return out;
+    };
+    BOOST_TEST(ids(7) == (std::vector<std::int64_t>{1, 2}));
+    BOOST_TEST(ids(std::optional<std::int64_t>{}) == (std::vector<std::int64_t>{4}));
+    BOOST_TEST(r.apply<product>({false, {in(2, 8), in(5, 7)}, {1}, state_at(2)}).has_value());
+    BOOST_TEST(ids(7) == (std::vector<std::int64_t>{5}));
+    BOOST_TEST(ids(8) == (std::vector<std::int64_t>{2, 3}));
+    BOOST_TEST(r.edit(in(3, 9)).has_value());
+    BOOST_TEST(ids(8) == (std::vector<std::int64_t>{2}));
+    BOOST_TEST(ids(9) == (std::vector<std::int64_t>{3}));
+    // Without an index the same answers, by scanning.
+    BOOST_TEST(r.find<product>("price_cents", 10).value().size() == 4u);
+    BOOST_TEST(r.apply<product>({true, {in(6, 7)}, {}, state_at(3)}).has_value());
+    BOOST_TEST(ids(7) == (std::vector<std::int64_t>{6}));
+    BOOST_TEST(ids(8).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
