@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds (release preset), and runs the POS demo:
-# incsync-pos-server with a demo catalog on 127.0.0.1, two registers of two
-# stores listening for notifications (Server-Sent Events, read by curl), and a
-# scripted console session whose every write reaches the right registers at
-# once. Then the server keeps running until Ctrl-C, for you to poke at.
-#   --once          stop after the scripted session (exit 0 when every
-#                   expected notification arrived)
+# incsync-pos-server with a demo catalog on 127.0.0.1, three registers
+# (incsync-pos-client, each with its local store) of two stores, and a
+# scripted console session whose every write the registers apply at once
+# (their log lines show it). It ends by checking that every register holds
+# exactly what the server has for its store. Then everything keeps running
+# until Ctrl-C, for you to poke at.
+#   --once          stop after the check (exit 0 when every register matches)
 #   INCSYNC_JOBS=N  parallel compile jobs (default 2)
 #   PORT=N          port (default 8080)
-# The C++ register client (with its local store and status bar) replaces the
-# curl listeners when it lands (issue 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +17,7 @@ once=0
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "${INCSYNC_JOBS:-2}" --target incsync-pos-server
+cmake --build --preset release -j "${INCSYNC_JOBS:-2}" --target incsync-pos-server incsync-pos-client
 
 port=${PORT:-8080}
 admin=demo-admin
@@ -34,25 +33,27 @@ trap 'exit 130' INT TERM
 
 build/release/examples/incsync-pos-server --port "$port" --demo-data \
     --admin-token "$admin" --register-token demo-till-1:1 --register-token demo-till-2:2 \
+    --register-token demo-till-3:1 \
     > "$tmp/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q 'listening on' "$tmp/server.log" && break; sleep 0.1; done
 grep -q 'listening on' "$tmp/server.log" || { cat "$tmp/server.log"; exit 1; }
 base=http://127.0.0.1:$port
 echo "== server: $(grep 'listening on' "$tmp/server.log"), demo catalog loaded"
-echo "   admin token: $admin   register tokens: demo-till-1 (store 1), demo-till-2 (store 2)"
+echo "   admin token: $admin   register tokens: demo-till-1, demo-till-3 (store 1), demo-till-2 (store 2)"
 
-# Two registers listen, each printing the notifications it receives.
-listen() { # name token
-    curl -sN "$base/api/v1/sync/events?cash_register_id=$1&token=$2" |
-        while IFS= read -r line; do
-            case $line in data:*) printf '   [%s] %s  %s\n' "$1" "$(date +%T.%3N)" "${line#data: }" | tee -a "$tmp/$1.events" ;; esac
-        done
-}
-listen register-1 demo-till-1 & pids+=($!)
-listen register-2 demo-till-2 & pids+=($!)
-for _ in $(seq 100); do
-    [ "$(grep -c 'sse register' "$tmp/server.log")" -ge 2 ] && break
+# Three registers: each keeps its local store in step and logs what it applies.
+client=build/release/examples/incsync-pos-client
+registers=("1 demo-till-1 1" "2 demo-till-2 2" "3 demo-till-3 1") # id token store
+for r in "${registers[@]}"; do
+    read -r id token store <<<"$r"
+    "$client" --url "$base" --token "$token" --store-id "$store" --cash-register-id "$id" \
+        --name "register-$id (store $store)" --dump "$tmp/register-$id.json" --no-bar &
+    pids+=($!)
+    echo "$!" > "$tmp/register-$id.pid"
+done
+for _ in $(seq 100); do # until the three are connected for notifications
+    [ "$(grep -c 'ws register=.*: open' "$tmp/server.log")" -ge 3 ] && break
     sleep 0.05
 done
 
@@ -78,23 +79,32 @@ echo "-- register-1 pulls the products changed since its initial sync, as deltas
 curl -s -H 'Authorization: Bearer demo-till-1' "$base/api/v1/sync/products?since=$cursor&delta=true"
 echo
 
-# Expected: both registers saw the 5 global writes; register-2 also its table.
-count() { cat "$tmp/$1.events" 2>/dev/null | wc -l; }
-for _ in $(seq 100); do # up to 5 s; they normally arrived long ago
-    r1=$(count register-1) r2=$(count register-2)
-    [ "$r1" -ge 5 ] && [ "$r2" -ge 6 ] && break
-    sleep 0.05
-done
-echo "== register-1 received $r1 notifications (expected 5), register-2 $r2 (expected 6)"
+# Every register must hold exactly its store's view: its dump (SIGUSR1)
+# equals the dump of a fresh full sync of the same store.
+matches() { # id token store
+    rm -f "$tmp/register-$1.json"
+    kill -USR1 "$(cat "$tmp/register-$1.pid")"
+    for _ in $(seq 100); do [ -f "$tmp/register-$1.json" ] && break; sleep 0.01; done
+    "$client" --url "$base" --token "$2" --store-id "$3" --once --quiet --no-images --dump "$tmp/fresh-$1.json" &&
+        cmp -s "$tmp/register-$1.json" "$tmp/fresh-$1.json"
+}
 ok=0
-[ "$r1" -eq 5 ] && [ "$r2" -eq 6 ] && ok=1
+for _ in $(seq 50); do # up to 5 s; they are normally there within milliseconds
+    all=1
+    for r in "${registers[@]}"; do read -r id token store <<<"$r"; matches "$id" "$token" "$store" || all=0; done
+    [ $all = 1 ] && ok=1 && break
+    sleep 0.1
+done
+if [ $ok = 1 ]; then
+    echo "== every register matches the server"
+else
+    echo "== a register does NOT match the server"
+fi
 if [ $once = 1 ]; then
     [ $ok = 1 ] && echo "== demo passed" && exit 0
     echo "== demo FAILED"; cat "$tmp/server.log"; exit 1
 fi
 echo "== the server keeps running on $base (Ctrl-C stops it). Try:"
-echo "   curl -N '$base/api/v1/sync/events?token=demo-till-1'"
+echo "   $client --url $base --token demo-till-2 --store-id 2 --cash-register-id 9   (a register with its bottom bar)"
 echo "   curl -X PATCH -H 'Authorization: Bearer $admin' -d '{\"price_cents\":199}' $base/api/v1/products/3"
-tail -f "$tmp/server.log" &
-pids+=($!)
 wait "${pids[0]}"

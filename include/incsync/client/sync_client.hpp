@@ -75,6 +75,7 @@ struct client_options {
     std::chrono::milliseconds retry_initial{1s}; ///< failed pulls back off from here
     std::chrono::milliseconds retry_max{60s};
     std::chrono::milliseconds request_timeout{15s};
+    unsigned rate_limited_persistent = 3; ///< consecutive 429s of a type before its status shows them
     bool realtime = true;                   ///< connect the WebSocket (else pulls only on demand)
     /// Called on the client's executor after each applied page. Must not throw.
     std::function<void(const applied_page&)> on_applied;
@@ -684,7 +685,9 @@ private:
                 ++t.pulls;
                 t.records += o.records;
                 if (o.resynced) ++t.resyncs;
-            } else {
+            } else if (o.error != error_kind::rate_limited || s.failures >= options_.rate_limited_persistent) {
+                // Being paced by the server once in a while is normal; only
+                // persistent rate limiting is trouble worth showing.
                 t.error = sync_problem{o.error, o.message, o.http_status, now, s.failures};
                 st.last_error = t.error;
             }

@@ -94,6 +94,7 @@ BOOST_AUTO_TEST_CASE(each_failure_becomes_its_error_kind_and_the_type_recovers)
             server.create(cat);
             auto options = client_side::options(1);
             options.realtime = false;
+            options.rate_limited_persistent = 1; // show the first 429 (the default waits for 3)
             client_side c(server, options);
             auto fault = std::make_shared<product_fault>();
             c.transport.intercept([fault](std::string_view t) { return (*fault)(t); });
@@ -167,6 +168,32 @@ BOOST_AUTO_TEST_CASE(calls_never_throw_or_block_even_when_everything_fails)
     c.transport.set_online(true);
     c.client->network_up();
     BOOST_TEST(wait_until([&] { return c.client->status().auth_failure; }));
+}
+
+BOOST_AUTO_TEST_CASE(rate_limiting_shows_in_status_only_when_it_persists)
+{
+    server_side server;
+    pos::product p;
+    p.name = "P";
+    server.create(p);
+    auto options = client_side::options(1);
+    options.realtime = false;
+    client_side c(server, options);
+    auto fault = std::make_shared<product_fault>();
+    fault->set(reply(429, R"({"error":{"code":"rate_limited","message":"x"}})"));
+    c.transport.intercept([fault](std::string_view t) { return (*fault)(t); });
+    auto first = c.client->perform_incremental_sync("product", boost::asio::use_future).get();
+    BOOST_TEST((first.error == error_kind::rate_limited));
+    auto st = c.client->status();
+    BOOST_TEST(!st.type("product")->error.has_value()); // once is normal pacing
+    BOOST_TEST(st.type("product")->pending);
+    // The retries (after Retry-After, here 0) keep meeting 429: now it shows.
+    BOOST_TEST(wait_until([&] {
+        auto s = c.client->status();
+        return s.type("product")->error && s.type("product")->error->kind == error_kind::rate_limited;
+    }));
+    fault->clear();
+    BOOST_TEST(wait_until([&] { return !c.client->status().has_error() && c.replica.size<pos::product>() == 1; }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
