@@ -189,11 +189,30 @@ BOOST_AUTO_TEST_CASE(without_websocket_a_register_long_polls_and_returns_to_webs
     BOOST_TEST(wait_until([&] { return converged(a, server.store, 1); }));
 }
 
-BOOST_AUTO_TEST_CASE(a_revoked_token_shows_auth_failure_and_nothing_else)
+BOOST_AUTO_TEST_CASE(the_heartbeat_finds_a_connection_that_silently_died)
+{
+    server_fixture server(unlimited);
+    tcp_proxy proxy(server.port());
+    register_client a(proxy.port(), std::string(till_1), 1, 1); // heartbeat 2 s
+    BOOST_TEST_REQUIRE(wait_until([&] { return a.status().realtime == channel::websocket; }));
+    proxy.set_stalled(true); // no FIN, no RST: packets just stop
+    const auto since = steady::now();
+    BOOST_TEST(wait_until([&] { return a.status().realtime != channel::websocket; }, 6s));
+    BOOST_TEST_MESSAGE("dead connection noticed after "
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - since).count() << " ms");
+    proxy.set_stalled(false);
+    proxy.cut(); // the stalled connections carry old bytes: start clean
+    BOOST_TEST(wait_until([&] { return a.status().realtime == channel::websocket; }, 10s));
+    auto admin = server.http();
+    const auto id = create(admin, "products", R"({"name":"After the outage"})");
+    BOOST_TEST(wait_until([&] { return a.replica.get<pos::product>(id).value().has_value(); }));
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_token_shows_auth_failure_and_nothing_else)
 {
     server_fixture server(unlimited);
     server.seed(5);
-    register_client a(server.port(), "revoked-token", 1, 1);
+    register_client a(server.port(), "never-issued", 1, 1);
     BOOST_TEST(wait_until([&] {
         auto st = a.status();
         return st.auth_failure && st.has_error() && !st.syncing();
@@ -204,6 +223,35 @@ BOOST_AUTO_TEST_CASE(a_revoked_token_shows_auth_failure_and_nothing_else)
         if (t.error) BOOST_TEST((t.error->kind == error_kind::auth_expired), t.entity_type);
     BOOST_TEST(st.realtime == channel::none);
     BOOST_TEST(a.replica.size<pos::product>() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_revoked_while_connected_shows_auth_failure_and_nothing_else)
+{
+    server_fixture server([](incsync::beast::server_options& o) {
+        o.rate = {};
+        o.api.tokens.add_register("till-temp", 1);
+    });
+    server.seed(5);
+    register_client a(server.port(), "till-temp", 1, 1);
+    BOOST_TEST_REQUIRE(wait_until([&] { return converged(a, server.store, 1); }));
+    const auto products = a.replica.size<pos::product>();
+    BOOST_TEST_REQUIRE(server.revoke_token("till-temp"));
+    auto admin = server.http();
+    create(admin, "products", R"({"name":"After the revocation"})"); // its notification makes the register pull
+    BOOST_TEST(wait_until([&] {
+        auto st = a.status();
+        return st.auth_failure && st.realtime == channel::none && !st.syncing();
+    }));
+    const auto st = a.status();
+    BOOST_TEST(st.online);
+    for (const auto& t : st.types)
+        if (t.error) BOOST_TEST((t.error->kind == error_kind::auth_expired), t.entity_type);
+    BOOST_TEST(st.type("product")->error.has_value());
+    BOOST_TEST(a.replica.size<pos::product>() == products); // what it had stays readable
+    // It stops asking: no reconnect storm with a refused token.
+    const auto refused = server.stats().requests;
+    create(admin, "products", R"({"name":"Another"})");
+    BOOST_TEST(!wait_until([&] { return server.stats().requests > refused + 2; }, std::chrono::milliseconds(300)));
 }
 
 BOOST_AUTO_TEST_CASE(a_server_out_of_reach_is_offline_in_status_and_caught_up_after)

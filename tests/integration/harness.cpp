@@ -913,6 +913,8 @@ server_fixture::server_fixture(const tweak& t, unsigned threads) : impl_(std::ma
         }));
 }
 
+bool server_fixture::revoke_token(std::string_view token) { return impl_->server->api().tokens().revoke(token); }
+
 server_fixture::~server_fixture()
 {
     auto& d = *impl_;

@@ -309,6 +309,8 @@ public:
 
     /// Stops the server (idempotent).
     void stop();
+    /// Refuses `token` from now on.
+    bool revoke_token(std::string_view token);
     /// True once every io_context thread has returned.
     bool wait_stopped(duration timeout);
 

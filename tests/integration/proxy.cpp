@@ -63,6 +63,7 @@ struct tcp_proxy::impl : std::enable_shared_from_this<impl> {
     std::thread thread;
     std::atomic<bool> refusing{false};
     std::atomic<bool> block_websocket{false};
+    std::atomic<bool> stalled{false};
     std::atomic<long long> delay_ms{0};
     std::atomic<std::size_t> accepted{0};
     std::atomic<std::size_t> blocked{0};
@@ -114,6 +115,10 @@ struct tcp_proxy::impl : std::enable_shared_from_this<impl> {
                     ++blocked;
                     break;
                 }
+            }
+            while (stalled) { // hold the data; poll, as a router does not tell
+                timer.expires_after(std::chrono::milliseconds(5));
+                co_await timer.async_wait(as_tuple(use_awaitable));
             }
             if (auto d = delay_ms.load(); d > 0) {
                 timer.expires_after(std::chrono::milliseconds(d));
@@ -178,6 +183,7 @@ void tcp_proxy::cut()
 void tcp_proxy::set_refusing(bool refusing) { impl_->refusing = refusing; }
 void tcp_proxy::set_delay(std::chrono::milliseconds delay) { impl_->delay_ms = delay.count(); }
 void tcp_proxy::set_block_websocket(bool block) { impl_->block_websocket = block; }
+void tcp_proxy::set_stalled(bool stalled) { impl_->stalled = stalled; }
 
 std::size_t tcp_proxy::open_connections() const
 {

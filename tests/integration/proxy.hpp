@@ -31,6 +31,10 @@ public:
     /// upgrade is closed before it reaches the server.
     void set_block_websocket(bool block);
 
+    /// While set, nothing is forwarded and nothing closed: a network that
+    /// silently stopped carrying packets (what heartbeats are for).
+    void set_stalled(bool stalled);
+
     std::size_t open_connections() const;
     std::size_t accepted() const;
     std::size_t websocket_blocked() const;

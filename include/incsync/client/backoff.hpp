@@ -17,7 +17,7 @@ public:
     using duration = std::chrono::milliseconds;
 
     backoff(duration initial, duration cap, std::uint64_t seed = std::random_device{}())
-        : initial_(std::max(initial, duration(1))), cap_(std::max(cap, initial_)), rng_(seed) {}
+        : initial_(std::max(initial, duration(1))), cap_(std::max(cap, initial_)), rng_(seeded(seed)) {}
 
     /// The ceiling of the `failures`-th wait (failures >= 1).
     duration ceiling(unsigned failures) const noexcept
@@ -35,9 +35,17 @@ public:
     }
 
 private:
+    // Through seed_seq: registers started with neighbouring seeds (ids, say)
+    // must not draw correlated waits, as a bare LCG seeded with n would.
+    static std::mt19937_64 seeded(std::uint64_t seed)
+    {
+        std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
+        return std::mt19937_64(seq);
+    }
+
     duration initial_;
     duration cap_;
-    std::minstd_rand rng_;
+    std::mt19937_64 rng_;
 };
 
 } // namespace incsync::client

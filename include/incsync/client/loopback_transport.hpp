@@ -33,14 +33,20 @@ namespace detail {
 // the writer's thread, with its lock held: only a post is allowed there).
 class loopback_waker : public subscriber, public std::enable_shared_from_this<loopback_waker> {
 public:
-    explicit loopback_waker(const boost::asio::any_io_executor& ex) : timer(ex) {}
+    loopback_waker(const boost::asio::any_io_executor& ex, std::shared_ptr<std::atomic<int>> drop = {})
+        : timer(ex), drop_next(std::move(drop)) {}
 
     void deliver(const notification_ptr& n) override
     {
         {
             std::lock_guard lock(mutex);
             if (closed) return;
-            queue.push_back(std::string(wire::seq_prefix(++seq).view()) + n->body);
+            ++seq;
+            if (drop_next && drop_next->load() > 0) {
+                --*drop_next; // lost on the way: the next one shows a gap in `seq`
+                return;
+            }
+            queue.push_back(std::string(wire::seq_prefix(seq).view()) + n->body);
         }
         wake();
     }
@@ -65,6 +71,7 @@ public:
     std::deque<std::string> queue;
     std::uint64_t seq = 0;
     bool closed = false;
+    std::shared_ptr<std::atomic<int>> drop_next;
 };
 
 } // namespace detail
@@ -105,13 +112,6 @@ public:
         waker_->timer.cancel();
     }
 
-    /// Forgets queued notifications (a test simulating loss).
-    void drop_queued()
-    {
-        std::lock_guard lock(waker_->mutex);
-        waker_->queue.clear();
-    }
-
 private:
     std::shared_ptr<detail::loopback_waker> waker_;
     notification_hub::subscription subscription_;
@@ -127,7 +127,8 @@ public:
     using stream_type = loopback_stream;
 
     loopback_transport(server::handler<Store>& handler, notification_hub& hub)
-        : handler_(handler), hub_(hub), online_(std::make_shared<std::atomic<bool>>(true)) {}
+        : handler_(handler), hub_(hub), online_(std::make_shared<std::atomic<bool>>(true)),
+          drop_(std::make_shared<std::atomic<int>>(0)) {}
 
     void set_online(bool online)
     {
@@ -149,6 +150,10 @@ public:
         std::lock_guard lock(streams_mutex_);
         interceptor_ = std::move(fn);
     }
+
+    /// The next `n` notifications to open streams are lost on the way (their
+    /// `seq` numbers are used, so the stream shows a gap).
+    void drop_notifications(int n) { drop_->store(n); }
 
     /// Requests answered so far (pulls, checks, images).
     std::uint64_t requests() const { return requests_.load(); }
@@ -229,7 +234,7 @@ public:
             }
             store = who->store_id;
         }
-        auto waker = std::make_shared<detail::loopback_waker>(ex);
+        auto waker = std::make_shared<detail::loopback_waker>(ex, drop_);
         auto sub = hub_.subscribe(*waker, store);
         track(waker);
         out.stream = std::make_shared<loopback_stream>(waker, std::move(sub), online_);
@@ -272,6 +277,7 @@ private:
     server::handler<Store>& handler_;
     notification_hub& hub_;
     std::shared_ptr<std::atomic<bool>> online_;
+    std::shared_ptr<std::atomic<int>> drop_;
     std::atomic<std::uint64_t> requests_{0};
     std::array<std::atomic<std::uint64_t>, 600> statuses_{};
     std::mutex streams_mutex_;

@@ -366,6 +366,7 @@ private:
         if (stopped_) return;
         auto& s = slots_[i];
         set_pending(i, true);
+        if (auth_failed_) return; // the pull would be refused too; sync_now resumes
         if (s.running) {
             s.dirty = true;
             return;
@@ -649,10 +650,13 @@ private:
         if (online && started_) catch_up_all();
     }
 
+    /// The token was refused: stop using it (the WebSocket too) until a new
+    /// one is set or the operator asks (`sync_now`).
     void note_auth_failure()
     {
         if (auth_failed_) return;
         auth_failed_ = true;
+        if (stream_) stream_->close();
         board_.update([](sync_status& s) { s.auth_failure = true; });
     }
 

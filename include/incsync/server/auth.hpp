@@ -5,7 +5,9 @@
 #define INCSYNC_SERVER_AUTH_HPP
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,27 +29,50 @@ struct token {
 
 /// The configured tokens. Lookup compares against every token in constant
 /// time per byte, so response timing reveals nothing about a token's content.
-/// Thread-safe for concurrent lookups (immutable after construction).
+/// Thread-safe: lookups run concurrently; tokens may be added or revoked
+/// while the server runs (a revoked token is refused from its next request).
 class token_table {
 public:
     token_table() = default;
     explicit token_table(std::vector<token> tokens) : tokens_(std::move(tokens)) {}
+    token_table(const token_table& o) : tokens_(o.copy()) {}
+    token_table& operator=(const token_table& o)
+    {
+        if (this != &o) {
+            auto copied = o.copy();
+            std::unique_lock lock(mutex_);
+            tokens_ = std::move(copied);
+        }
+        return *this;
+    }
 
-    void add_admin(std::string value) { tokens_.push_back({std::move(value), {role::admin, std::nullopt}}); }
+    void add_admin(std::string value) { add({std::move(value), {role::admin, std::nullopt}}); }
     void add_register(std::string value, std::int64_t store_id)
     {
-        tokens_.push_back({std::move(value), {role::cash_register, store_id}});
+        add({std::move(value), {role::cash_register, store_id}});
+    }
+
+    /// Removes `value`; false when it was not there.
+    bool revoke(std::string_view value)
+    {
+        std::unique_lock lock(mutex_);
+        return std::erase_if(tokens_, [&](const token& t) { return t.value == value; }) > 0;
     }
 
     std::optional<principal> find(std::string_view presented) const noexcept
     {
+        std::shared_lock lock(mutex_);
         std::optional<principal> found;
         for (const auto& t : tokens_)
             if (equal_constant_time(t.value, presented) && !t.value.empty()) found = t.who;
         return found;
     }
 
-    bool empty() const noexcept { return tokens_.empty(); }
+    bool empty() const noexcept
+    {
+        std::shared_lock lock(mutex_);
+        return tokens_.empty();
+    }
 
 private:
     static bool equal_constant_time(std::string_view expected, std::string_view presented) noexcept
@@ -60,6 +85,19 @@ private:
         return diff == 0;
     }
 
+    void add(token t)
+    {
+        std::unique_lock lock(mutex_);
+        tokens_.push_back(std::move(t));
+    }
+
+    std::vector<token> copy() const
+    {
+        std::shared_lock lock(mutex_);
+        return tokens_;
+    }
+
+    mutable std::shared_mutex mutex_;
     std::vector<token> tokens_;
 };
 

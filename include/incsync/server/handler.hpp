@@ -126,6 +126,9 @@ public:
 
     const handler_options& options() const noexcept { return options_; }
 
+    /// The tokens, to add or revoke some while the server runs.
+    token_table& tokens() noexcept { return options_.tokens; }
+
 private:
     static constexpr std::string_view api_prefix = "/api/v1/";
     static constexpr std::string_view sync_prefix = "sync/";

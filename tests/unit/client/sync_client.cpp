@@ -160,6 +160,50 @@ BOOST_AUTO_TEST_CASE(a_notification_at_or_below_the_held_version_costs_no_pull)
     BOOST_TEST(c.transport.requests() == before);
 }
 
+BOOST_AUTO_TEST_CASE(a_lost_notification_shows_as_a_seq_gap_and_every_type_is_pulled)
+{
+    server_side server;
+    auto p = server.create(product_named("Muffin")).record->value;
+    auto options = client_side::options(1);
+    options.coalesce_window = 1ms;
+    client_side c(server, options);
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] {
+        auto st = c.client->status();
+        return st.realtime == client::channel::websocket && idle(st);
+    }));
+    c.transport.drop_notifications(1);
+    p.price_cents = 999;
+    server.update(p.id, p, member_set{}.set(member_index<pos::product>("price_cents"))); // lost
+    pos::category cat;
+    cat.name = "Pastry";
+    server.create(cat); // arrives with seq 2 after 0: the gap pulls everything
+    BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(p.id).value()->price_cents == 999; }));
+    BOOST_TEST(wait_until([&] { return idle(c.client->status()) && all_match(c.replica, server.store, 1); }));
+}
+
+BOOST_AUTO_TEST_CASE(a_catch_up_message_pulls_every_type)
+{
+    server_side server;
+    client_side c(server, client_side::options(1));
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] {
+        auto st = c.client->status();
+        return st.realtime == client::channel::websocket && idle(st);
+    }));
+    // Changes made behind the hub's back (no notification), then the
+    // server's "you missed some": a catch_up.
+    pos::product p = product_named("Silent");
+    auto created = server.store.create(p).value();
+    server.store.create(table_in(1, "Silent table")).value();
+    auto catch_up = std::make_shared<wire::notification>();
+    catch_up->body = R"("type":"catch_up"})";
+    catch_up->event = "catch_up";
+    server.hub.broadcast(catch_up);
+    BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(created.change.id).value().has_value(); }));
+    BOOST_TEST(wait_until([&] { return idle(c.client->status()) && all_match(c.replica, server.store, 1); }));
+}
+
 BOOST_AUTO_TEST_CASE(offline_shows_in_status_and_coming_back_catches_up_everything)
 {
     server_side server;

@@ -58,6 +58,19 @@ std::string code_of(const server::response& res)
 
 BOOST_FIXTURE_TEST_SUITE(server_handler, fixture)
 
+BOOST_AUTO_TEST_CASE(a_token_revoked_at_run_time_is_refused_from_its_next_request)
+{
+    BOOST_TEST(call(http::verb::get, "/api/v1/sync/products", {}, "reg-1").result_int() == 200u);
+    BOOST_TEST(api.tokens().revoke("reg-1"));
+    BOOST_TEST(!api.tokens().revoke("reg-1"));
+    auto refused = call(http::verb::get, "/api/v1/sync/products", {}, "reg-1");
+    BOOST_TEST(refused.result_int() == 401u);
+    BOOST_TEST(code_of(refused) == "unauthorized");
+    BOOST_TEST(call(http::verb::get, "/api/v1/sync/products", {}, "reg-2").result_int() == 200u);
+    api.tokens().add_register("reg-1b", 1);
+    BOOST_TEST(call(http::verb::get, "/api/v1/sync/tables?store_id=1", {}, "reg-1b").result_int() == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(admin_writes_are_stored_logged_and_notified)
 {
     auto created = call(http::verb::post, "/api/v1/products", R"({"name":"Espresso","price_cents":250,"id":99})");
