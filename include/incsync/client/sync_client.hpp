@@ -168,8 +168,11 @@ public:
             self->load_versions();
             self->scan_images();
             self->board_.update([](sync_status& s) { s.started = true; });
-            self->catch_up_all();
+            // With real time, the first pulls follow the WebSocket's opening
+            // (or its first failure): pulled before it, a change made in
+            // between would wait for the next one.
             if (self->options_.realtime) self->spawn(self->realtime_loop());
+            else self->catch_up_all();
             co_return;
         });
     }
@@ -426,6 +429,7 @@ private:
             outcome = co_await pull_index(i);
             --active_pulls_;
             permits_.cancel_one();
+            if (stopped_) break; // "client stopped" is no failure to show
             record(i, outcome);
         } while (outcome.ok() && !stopped_ && (s.dirty || s.wanted > s.have));
         s.running = false;
@@ -641,13 +645,15 @@ private:
         return true;
     }
 
-    void set_online(bool online)
+    /// `catch_up`: when this is a return from offline, pull every type.
+    void set_online(bool online, bool catch_up = true)
     {
-        if (online == online_) return;
+        if (online_ == online) return;
+        const bool back = online && online_ == false;
         online_ = online;
         board_.update([&](sync_status& s) { s.online = online; });
         // Back online: whatever changed meanwhile is pulled now.
-        if (online && started_) catch_up_all();
+        if (back && catch_up && started_) catch_up_all();
     }
 
     /// The token was refused: stop using it (the WebSocket too) until a new
@@ -657,14 +663,20 @@ private:
         if (auth_failed_) return;
         auth_failed_ = true;
         if (stream_) stream_->close();
-        board_.update([](sync_status& s) { s.auth_failure = true; });
+        board_.update([](sync_status& s) {
+            s.auth_failure = true;
+            s.last_error = sync_problem{error_kind::auth_expired, "the token was refused (HTTP 401)", 401, timestamp::now(), 1};
+        });
     }
 
     void clear_auth_failure()
     {
         if (!auth_failed_) return;
         auth_failed_ = false;
-        board_.update([](sync_status& s) { s.auth_failure = false; });
+        board_.update([](sync_status& s) {
+            s.auth_failure = false;
+            if (s.last_error && s.last_error->kind == error_kind::auth_expired && !s.has_error()) s.last_error.reset();
+        });
     }
 
     void record(std::size_t i, const type_outcome& o)
@@ -759,11 +771,12 @@ private:
                 if (stopped_) break;
                 ++reconnect_failures_; // jittered pause before reconnecting: no herd
             } else {
-                if (opened.refusal.status == 401) {
-                    note_auth_failure();
-                    continue;
+                note_reply(opened.refusal); // a 401 sets the auth failure
+                if (auth_failed_) continue;
+                if (!initial_catch_up_) { // no WebSocket yet: the data must not wait for one
+                    initial_catch_up_ = true;
+                    catch_up_all();
                 }
-                note_reply(opened.refusal);
                 ++reconnect_failures_;
                 if (reconnect_failures_ >= options_.fallback_after) {
                     co_await long_poll_for(reconnect_backoff_.ceiling(reconnect_failures_));
@@ -778,8 +791,9 @@ private:
     {
         stream_ = stream;
         last_seq_ = 0;
-        set_online(true);
+        set_online(true, false);
         board_.update([](sync_status& s) { s.realtime = channel::websocket; });
+        initial_catch_up_ = true;
         catch_up_all(); // whatever happened while disconnected
         for (;;) {
             auto r = co_await stream->read();
@@ -865,7 +879,8 @@ private:
     std::string check_cursor_;
     bool started_ = false;
     bool stopped_ = false;
-    bool online_ = false;
+    std::optional<bool> online_; // unknown until the first exchange
+    bool initial_catch_up_ = false;
     bool auth_failed_ = false;
 
     // ---- images ----------------------------------------------------------------
@@ -1122,8 +1137,9 @@ private:
         return boost::asio::async_initiate<CompletionToken, void(R)>(
             [core = core_, make = std::move(make)](auto handler) mutable {
                 auto ex = boost::asio::get_associated_executor(handler, core->strand());
+                // The handler holds the core: the coroutine's frame only has `this`.
                 boost::asio::co_spawn(core->strand(), make(),
-                    [h = std::move(handler), ex](std::exception_ptr, R r) mutable {
+                    [h = std::move(handler), ex, core](std::exception_ptr, R r) mutable {
                         boost::asio::dispatch(ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
                     });
             },
