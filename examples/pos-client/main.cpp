@@ -36,6 +36,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace {
 
@@ -63,7 +64,7 @@ constexpr std::string_view usage = R"(usage: incsync-pos-client --token T --stor
   --db PATH                local store; ":memory:" (default; SQLite files come with the durability work)
   --dump FILE              on exit (SIGTERM included) write the local store as JSON:
                            {"product": [records...], ...}; SIGUSR1 writes it at once
-  --once                   one full sync, then exit: 0 when every type synced
+  --once                   one full sync (records, no images), then exit: 0 when every type synced
   --name LABEL             how log lines name this register (default "register N")
   --page-limit N           records per pull (default 1000)
   --heartbeat-ms N         WebSocket heartbeat (default 20000)
@@ -289,6 +290,7 @@ int main(int argc, char** argv)
         };
     } else {
         c.client.realtime = false;
+        c.client.images = false; // the dump holds records; images would only slow the exit
     }
 
     replica_t replica;
@@ -298,7 +300,23 @@ int main(int argc, char** argv)
         incsync::client::sync_thread sync; // low priority
         client_t client(sync.executor(), replica, transport, c.client);
         if (c.once) {
+            // Transient trouble (paced by the server, a hiccup) gets a few
+            // more tries; a refused token or bad data does not.
             auto report = client.perform_full_incremental_sync(boost::asio::use_future).get();
+            for (int attempt = 1; attempt < 5 && !report.ok(); ++attempt) {
+                std::chrono::milliseconds wait = 500ms * attempt;
+                bool transient = true;
+                for (const auto& t : report.types) {
+                    using incsync::client::error_kind;
+                    if (t.ok()) continue;
+                    transient = transient && (t.error == error_kind::rate_limited || t.error == error_kind::offline
+                                              || t.error == error_kind::server_error);
+                    wait = std::max<std::chrono::milliseconds>(wait, t.retry_after);
+                }
+                if (!transient) break;
+                std::this_thread::sleep_for(wait);
+                report = client.perform_full_incremental_sync(boost::asio::use_future).get();
+            }
             std::size_t records = 0;
             for (const auto& t : report.types) {
                 records += t.records;

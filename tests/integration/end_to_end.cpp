@@ -180,7 +180,8 @@ BOOST_AUTO_TEST_CASE(registers_converge_through_writes_and_a_server_killed_and_r
     for (auto& r : registers) {
         BOOST_TEST(r.process->running()); // never restarted
         r.process->signal(SIGTERM);
-        BOOST_TEST(r.process->wait(op_timeout).value_or(-1) == 0);
+        const int status = r.process->wait(op_timeout).value_or(-1);
+        BOOST_TEST(status == 0, r.dump << " exit status " << status);
         auto dump = read_dump(r.dump);
         auto view = server_view(port, r.store);
         BOOST_TEST_REQUIRE((dump && view));

@@ -157,6 +157,14 @@ public:
         });
     }
 
+    // The transport's pooled sockets belong to this executor's context,
+    // which outlives the core but not necessarily the transport: free them
+    // while the context is still there.
+    ~client_core() { transport_.cancel_all(); }
+
+    client_core(const client_core&) = delete;
+    client_core& operator=(const client_core&) = delete;
+
     status_board& board() noexcept { return board_; }
     const strand_type& strand() const noexcept { return strand_; }
 
@@ -1065,7 +1073,9 @@ private:
 /// Keeps a `Store` (a `client_store`) in step with a server reached through a
 /// `Transport` (a `transport`), on a strand of the executor it is given: give
 /// it its own thread (or a low-priority pool) so the POS thread only ever
-/// reads the store. `Store` and `Transport` must outlive the executor's work.
+/// reads the store. Lifetimes: `Store` and `Transport` must outlive the
+/// executor's work (declare them before the `sync_thread`), and the
+/// executor's context must outlive the `sync_client`.
 ///
 /// Thread safety: every member function may be called from any thread; they
 /// post work and return at once. Exceptions: none escape to the caller (an
