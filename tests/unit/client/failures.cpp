@@ -86,9 +86,7 @@ BOOST_AUTO_TEST_CASE(each_failure_becomes_its_error_kind_and_the_type_recovers)
         BOOST_TEST_CONTEXT(fc.name)
         {
             server_side server;
-            pos::product p;
-            p.name = "P";
-            const auto id = server.create(p).record->value.id;
+            const auto id = server.create(product_named("P")).record->value.id;
             pos::category cat;
             cat.name = "C";
             server.create(cat);
@@ -129,9 +127,7 @@ BOOST_AUTO_TEST_CASE(each_failure_becomes_its_error_kind_and_the_type_recovers)
 BOOST_AUTO_TEST_CASE(a_cursor_rejected_even_after_a_reload_is_cursor_expired)
 {
     server_side server;
-    pos::product p;
-    p.name = "P";
-    server.create(p);
+    server.create(product_named("P"));
     auto options = client_side::options(1);
     options.realtime = false;
     client_side c(server, options);
@@ -173,9 +169,7 @@ BOOST_AUTO_TEST_CASE(calls_never_throw_or_block_even_when_everything_fails)
 BOOST_AUTO_TEST_CASE(rate_limiting_shows_in_status_only_when_it_persists)
 {
     server_side server;
-    pos::product p;
-    p.name = "P";
-    server.create(p);
+    server.create(product_named("P"));
     auto options = client_side::options(1);
     options.realtime = false;
     client_side c(server, options);

@@ -24,11 +24,6 @@ std::optional<stored_image> image_of(const replica_t& r, std::int64_t id)
     return r.image("product", id).value();
 }
 
-bool quiet(const client::sync_status& st)
-{
-    return st.online && st.pending == 0 && !st.syncing();
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(client_images)
@@ -54,7 +49,7 @@ BOOST_AUTO_TEST_CASE(a_product_image_is_fetched_replaced_on_a_new_version_and_dr
     }));
     server.remove<pos::product>(id);
     BOOST_TEST(wait_until([&] { return !image_of(c.replica, id).has_value(); }));
-    BOOST_TEST(wait_until([&] { return quiet(c.client->status()); }));
+    BOOST_TEST(wait_until([&] { return settled(c.client->status()); }));
 }
 
 BOOST_AUTO_TEST_CASE(an_unchanged_image_under_a_new_version_costs_no_transfer)
@@ -99,7 +94,7 @@ BOOST_AUTO_TEST_CASE(failing_downloads_are_retried_silently_and_shown_only_when_
     BOOST_TEST(wait_until([&] { return image_of(c.replica, id).has_value(); }));
     BOOST_TEST(wait_until([&] {
         auto s = c.client->status();
-        return s.images_failing == 0 && s.images_pending == 0 && quiet(s);
+        return s.images_failing == 0 && s.images_pending == 0 && settled(s);
     }));
 }
 

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
 namespace loopback {
@@ -39,6 +40,22 @@ bool wait_until(Pred&& pred, std::chrono::milliseconds timeout = 5s)
         std::this_thread::sleep_for(1ms);
     }
     return true;
+}
+
+/// A product with a name and a price (the fixtures' usual record).
+inline incsync::pos::product product_named(std::string name, std::int64_t price = 100)
+{
+    incsync::pos::product p;
+    p.name = std::move(name);
+    p.price_cents = price;
+    p.is_active = true;
+    return p;
+}
+
+/// Online, nothing pending, nothing pulling: the client has caught up.
+inline bool settled(const incsync::client::sync_status& st)
+{
+    return st.online && st.pending == 0 && !st.syncing();
 }
 
 inline incsync::server::handler_options handler_options(incsync::notification_hub& hub)
@@ -112,6 +129,16 @@ struct client_side {
         client.reset();
         work.reset();
         thread.join();
+    }
+
+    /// Starts the client and waits until its WebSocket is open and it has caught up.
+    bool start_connected()
+    {
+        client->start();
+        return wait_until([&] {
+            auto st = client->status();
+            return st.realtime == incsync::client::channel::websocket && settled(st);
+        });
     }
 
     static incsync::client::client_options options(std::int64_t store = 1)

@@ -19,15 +19,6 @@ using client::error_kind;
 
 namespace {
 
-pos::product product_named(std::string name, std::int64_t price = 100)
-{
-    pos::product p;
-    p.name = std::move(name);
-    p.price_cents = price;
-    p.is_active = true;
-    return p;
-}
-
 pos::table table_in(std::int64_t store, std::string name)
 {
     pos::table t;
@@ -59,11 +50,6 @@ bool all_match(const replica_t& r, const server_t& s, std::int64_t store)
     return ok;
 }
 
-bool idle(const client::sync_status& st)
-{
-    return st.online && st.pending == 0 && !st.syncing();
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(sync_client_suite)
@@ -79,7 +65,7 @@ BOOST_AUTO_TEST_CASE(initial_sync_fills_the_replica_with_its_store_view_and_reco
     options.realtime = false;
     client_side c(server, options);
     c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+    BOOST_TEST_REQUIRE(wait_until([&] { return settled(c.client->status()); }));
     BOOST_TEST(all_match(c.replica, server.store, 1));
     BOOST_TEST(c.replica.size<pos::product>() == 130u);
     BOOST_TEST(c.replica.size<pos::table>() == 1u);
@@ -99,9 +85,7 @@ BOOST_AUTO_TEST_CASE(a_notification_pulls_its_type_and_the_replica_follows_every
     server_side server;
     auto p = server.create(product_named("Coffee")).record->value;
     client_side c(server, client_side::options(1));
-    c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] { return c.client->status().realtime == client::channel::websocket; }));
-    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+    BOOST_TEST_REQUIRE(c.start_connected());
 
     p.price_cents = 250;
     server.update(p.id, p, member_set{}.set(member_index<pos::product>("price_cents")));
@@ -111,7 +95,7 @@ BOOST_AUTO_TEST_CASE(a_notification_pulls_its_type_and_the_replica_follows_every
     server.create(table_in(1, "Terrace"));
     server.create(table_in(2, "Not ours"));
     BOOST_TEST(wait_until([&] { return c.replica.size<pos::table>() == 1; }));
-    BOOST_TEST(wait_until([&] { return idle(c.client->status()) && all_match(c.replica, server.store, 1); }));
+    BOOST_TEST(wait_until([&] { return settled(c.client->status()) && all_match(c.replica, server.store, 1); }));
     BOOST_TEST(c.client->status().notifications >= 3u);
 }
 
@@ -122,18 +106,14 @@ BOOST_AUTO_TEST_CASE(a_burst_of_notifications_of_one_type_coalesces_into_few_pul
     auto options = client_side::options(1);
     options.coalesce_window = 50ms;
     client_side c(server, options);
-    c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] {
-        auto st = c.client->status();
-        return st.realtime == client::channel::websocket && idle(st);
-    }));
+    BOOST_TEST_REQUIRE(c.start_connected());
     const auto before = c.transport.requests();
     for (int i = 1; i <= 200; ++i) {
         p.price_cents = i;
         server.update(p.id, p, member_set{}.set(member_index<pos::product>("price_cents")));
     }
     BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(p.id).value()->price_cents == 200; }));
-    BOOST_TEST(wait_until([&] { return idle(c.client->status()); }));
+    BOOST_TEST(wait_until([&] { return settled(c.client->status()); }));
     const auto pulls = c.transport.requests() - before;
     BOOST_TEST_MESSAGE("200 notifications -> " << pulls << " pulls");
     BOOST_TEST(pulls <= 20u);
@@ -145,11 +125,7 @@ BOOST_AUTO_TEST_CASE(a_notification_at_or_below_the_held_version_costs_no_pull)
     server_side server;
     auto created = server.create(product_named("Bread"));
     client_side c(server, client_side::options(1));
-    c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] {
-        auto st = c.client->status();
-        return st.realtime == client::channel::websocket && idle(st);
-    }));
+    BOOST_TEST_REQUIRE(c.start_connected());
     const auto before = c.transport.requests();
     // A duplicate of an old notification (a reordered or replayed one).
     auto stale = created.change;
@@ -167,11 +143,7 @@ BOOST_AUTO_TEST_CASE(a_lost_notification_shows_as_a_seq_gap_and_every_type_is_pu
     auto options = client_side::options(1);
     options.coalesce_window = 1ms;
     client_side c(server, options);
-    c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] {
-        auto st = c.client->status();
-        return st.realtime == client::channel::websocket && idle(st);
-    }));
+    BOOST_TEST_REQUIRE(c.start_connected());
     c.transport.drop_notifications(1);
     p.price_cents = 999;
     server.update(p.id, p, member_set{}.set(member_index<pos::product>("price_cents"))); // lost
@@ -179,18 +151,14 @@ BOOST_AUTO_TEST_CASE(a_lost_notification_shows_as_a_seq_gap_and_every_type_is_pu
     cat.name = "Pastry";
     server.create(cat); // arrives with seq 2 after 0: the gap pulls everything
     BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(p.id).value()->price_cents == 999; }));
-    BOOST_TEST(wait_until([&] { return idle(c.client->status()) && all_match(c.replica, server.store, 1); }));
+    BOOST_TEST(wait_until([&] { return settled(c.client->status()) && all_match(c.replica, server.store, 1); }));
 }
 
 BOOST_AUTO_TEST_CASE(a_catch_up_message_pulls_every_type)
 {
     server_side server;
     client_side c(server, client_side::options(1));
-    c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] {
-        auto st = c.client->status();
-        return st.realtime == client::channel::websocket && idle(st);
-    }));
+    BOOST_TEST_REQUIRE(c.start_connected());
     // Changes made behind the hub's back (no notification), then the
     // server's "you missed some": a catch_up.
     pos::product p = product_named("Silent");
@@ -201,7 +169,7 @@ BOOST_AUTO_TEST_CASE(a_catch_up_message_pulls_every_type)
     catch_up->event = "catch_up";
     server.hub.broadcast(catch_up);
     BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(created.change.id).value().has_value(); }));
-    BOOST_TEST(wait_until([&] { return idle(c.client->status()) && all_match(c.replica, server.store, 1); }));
+    BOOST_TEST(wait_until([&] { return settled(c.client->status()) && all_match(c.replica, server.store, 1); }));
 }
 
 BOOST_AUTO_TEST_CASE(offline_shows_in_status_and_coming_back_catches_up_everything)
@@ -210,7 +178,7 @@ BOOST_AUTO_TEST_CASE(offline_shows_in_status_and_coming_back_catches_up_everythi
     server.create(product_named("A"));
     client_side c(server, client_side::options(1));
     c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+    BOOST_TEST_REQUIRE(wait_until([&] { return settled(c.client->status()); }));
 
     c.transport.set_online(false);
     c.client->sync_now();
@@ -225,7 +193,7 @@ BOOST_AUTO_TEST_CASE(offline_shows_in_status_and_coming_back_catches_up_everythi
     c.transport.set_online(true);
     c.client->network_up();
     BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(b.id).value().has_value(); }));
-    BOOST_TEST(wait_until([&] { return idle(c.client->status()) && all_match(c.replica, server.store, 1); }));
+    BOOST_TEST(wait_until([&] { return settled(c.client->status()) && all_match(c.replica, server.store, 1); }));
     BOOST_TEST(!c.client->status().has_error());
 }
 
@@ -242,7 +210,7 @@ BOOST_AUTO_TEST_CASE(resync_required_reloads_only_that_type_and_sweeps_what_is_g
     options.realtime = false; // the client misses the delete entirely
     client_side c(server, options);
     c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+    BOOST_TEST_REQUIRE(wait_until([&] { return settled(c.client->status()); }));
     const auto table_pulls = c.client->status().type("table")->resyncs;
 
     server.remove<pos::product>(doomed.id);
@@ -276,7 +244,7 @@ BOOST_AUTO_TEST_CASE(a_refused_token_shows_auth_failure_and_a_new_token_recovers
     c.client->set_token("till-1");
     BOOST_TEST(wait_until([&] {
         auto s = c.client->status();
-        return !s.auth_failure && idle(s) && !s.has_error();
+        return !s.auth_failure && settled(s) && !s.has_error();
     }));
     BOOST_TEST(all_match(c.replica, server.store, 1));
 }
@@ -372,12 +340,12 @@ BOOST_AUTO_TEST_CASE(status_subscribers_are_called_on_their_own_executor)
     std::vector<client::sync_status> seen;
     auto sub = c.client->subscribe(ui.get_executor(), [&](const client::sync_status& s) { seen.push_back(s); });
     c.client->start();
-    BOOST_TEST_REQUIRE(wait_until([&] { return idle(c.client->status()); }));
+    BOOST_TEST_REQUIRE(wait_until([&] { return settled(c.client->status()); }));
     // Nothing runs on the UI's executor until the UI runs it.
     BOOST_TEST(seen.empty());
     ui.run();
     BOOST_REQUIRE(!seen.empty());
-    BOOST_TEST(idle(seen.back()));
+    BOOST_TEST(settled(seen.back()));
     for (std::size_t i = 1; i < seen.size(); ++i) BOOST_TEST(seen[i].revision > seen[i - 1].revision);
 }
 
@@ -419,8 +387,8 @@ BOOST_AUTO_TEST_CASE(random_writes_converge_replicas_of_two_stores_to_their_view
     }
     c1.transport.set_online(true);
     c1.client->network_up();
-    BOOST_TEST(wait_until([&] { return idle(c1.client->status()) && all_match(c1.replica, server.store, 1); }, 10s));
-    BOOST_TEST(wait_until([&] { return idle(c2.client->status()) && all_match(c2.replica, server.store, 2); }, 10s));
+    BOOST_TEST(wait_until([&] { return settled(c1.client->status()) && all_match(c1.replica, server.store, 1); }, 10s));
+    BOOST_TEST(wait_until([&] { return settled(c2.client->status()) && all_match(c2.replica, server.store, 2); }, 10s));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
