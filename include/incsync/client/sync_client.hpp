@@ -49,8 +49,6 @@
 
 namespace incsync::client {
 
-using namespace std::chrono_literals;
-
 /// What one page applied to the replica changed (for logs and UIs).
 struct applied_page {
     std::string_view entity_type;
@@ -69,12 +67,12 @@ struct client_options {
     std::size_t max_parallel_pulls = 4;     ///< entity types pulled at once
     std::chrono::milliseconds coalesce_window{20}; ///< notifications of one type within it: one pull
     std::chrono::milliseconds reconnect_initial{500};
-    std::chrono::milliseconds reconnect_max{30s};
+    std::chrono::milliseconds reconnect_max{std::chrono::seconds(30)};
     unsigned fallback_after = 3;            ///< failed WebSocket attempts before long-polling
     std::chrono::seconds long_poll_wait{25};
-    std::chrono::milliseconds retry_initial{1s}; ///< failed pulls back off from here
-    std::chrono::milliseconds retry_max{60s};
-    std::chrono::milliseconds request_timeout{15s};
+    std::chrono::milliseconds retry_initial{std::chrono::seconds(1)}; ///< failed pulls back off from here
+    std::chrono::milliseconds retry_max{std::chrono::seconds(60)};
+    std::chrono::milliseconds request_timeout{std::chrono::seconds(15)};
     unsigned rate_limited_persistent = 3; ///< consecutive 429s of a type before its status shows them
     bool realtime = true;                   ///< connect the WebSocket (else pulls only on demand)
     /// Called on the client's executor after each applied page. Must not throw.
@@ -83,8 +81,8 @@ struct client_options {
     bool images = true;
     int image_size = 110;                   ///< the rendition asked for (`?size=`)
     std::size_t image_concurrency = 2;      ///< downloads at once
-    std::chrono::milliseconds image_retry_initial{2s};
-    std::chrono::milliseconds image_retry_max{5min};
+    std::chrono::milliseconds image_retry_initial{std::chrono::seconds(2)};
+    std::chrono::milliseconds image_retry_max{std::chrono::minutes(5)};
     unsigned image_failures_persistent = 3; ///< consecutive failures before status shows them
     /// Called on the client's executor after an image was stored or removed.
     std::function<void(std::string_view entity_type, std::int64_t id, std::int64_t version)> on_image;
@@ -388,7 +386,7 @@ private:
             if (!immediate || s.error == error_kind::rate_limited) return;
             s.timer->cancel();
         }
-        arm(i, immediate ? 0ms : options_.coalesce_window);
+        arm(i, immediate ? std::chrono::milliseconds(0) : options_.coalesce_window);
     }
 
     void arm(std::size_t i, std::chrono::milliseconds delay)
