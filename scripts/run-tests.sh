@@ -24,11 +24,13 @@ ctest --preset release -j "$jobs" --output-on-failure
 
 step="Meson setup"
 echo "== $step"
+# Without debug info: this build checks that Meson builds and runs it all;
+# debugging happens in the CMake presets. (Saves a quarter of its compile time.)
 if [ -f build/meson/build.ninja ]; then
-    meson setup --reconfigure build/meson >/dev/null
+    meson setup --reconfigure -Ddebug=false build/meson >/dev/null
 else
     rm -rf build/meson
-    meson setup build/meson >/dev/null
+    meson setup -Ddebug=false build/meson >/dev/null
 fi
 step="Meson compile"
 echo "== $step"

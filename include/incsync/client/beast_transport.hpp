@@ -130,6 +130,7 @@ public:
         namespace http = boost::beast::http;
         using boost::asio::as_tuple;
         using boost::asio::use_awaitable;
+        const auto timeout = o.timeout; // `o` need not outlive the first suspension
         auto ex = co_await boost::asio::this_coro::executor;
         http::request<http::empty_body> req{http::verb::get, url_.base + target, 11};
         req.set(http::field::host, host_header_);
@@ -146,10 +147,10 @@ public:
             if (!c) c = std::make_unique<connection>(ex);
             busy_guard busy(*this, c->stream);
             if (!reused) {
-                if (auto failure = co_await connect(c->stream, o.timeout); !failure.empty())
+                if (auto failure = co_await connect(c->stream, timeout); !failure.empty())
                     co_return no_answer(std::move(failure));
             }
-            c->stream.expires_after(o.timeout);
+            c->stream.expires_after(timeout);
             auto [wec, written] = co_await http::async_write(c->stream, req, as_tuple(use_awaitable));
             if (wec) {
                 if (reused && attempt == 0) continue;
@@ -184,11 +185,13 @@ public:
         namespace http = boost::beast::http;
         using boost::asio::as_tuple;
         using boost::asio::use_awaitable;
+        const auto timeout = o.timeout; // `o` need not outlive the first suspension
+        const std::string token(o.token);
         auto ex = co_await boost::asio::this_coro::executor;
         stream_open<beast_stream> out;
         beast_stream::websocket ws(ex);
         busy_guard busy(*this, boost::beast::get_lowest_layer(ws));
-        if (auto failure = co_await connect(boost::beast::get_lowest_layer(ws), o.timeout); !failure.empty()) {
+        if (auto failure = co_await connect(boost::beast::get_lowest_layer(ws), timeout); !failure.empty()) {
             out.refusal.failure = std::move(failure);
             co_return out;
         }
@@ -196,12 +199,12 @@ public:
         // no tcp_stream deadline under a websocket::stream).
         boost::beast::get_lowest_layer(ws).expires_never();
         websocket::stream_base::timeout timeouts{};
-        timeouts.handshake_timeout = o.timeout;
+        timeouts.handshake_timeout = timeout;
         timeouts.idle_timeout = options_.heartbeat;
         timeouts.keep_alive_pings = true;
         ws.set_option(timeouts);
         ws.set_option(websocket::stream_base::decorator(
-            [token = std::string(o.token), agent = options_.user_agent](websocket::request_type& req) {
+            [token, agent = options_.user_agent](websocket::request_type& req) {
                 req.set(http::field::user_agent, agent);
                 if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
             }));

@@ -164,14 +164,17 @@ public:
     {
         using boost::asio::as_tuple;
         using boost::asio::use_awaitable;
+        // The request is made before the first suspension: `o` views strings
+        // its caller may change meanwhile.
+        server::request req{boost::beast::http::verb::get, target, 11};
+        if (!o.token.empty()) req.set(boost::beast::http::field::authorization, "Bearer " + std::string(o.token));
+        if (!o.if_none_match.empty()) req.set(boost::beast::http::field::if_none_match, o.if_none_match);
+        const auto timeout = o.timeout;
         auto ex = co_await boost::asio::this_coro::executor;
         co_await boost::asio::post(ex, use_awaitable); // asynchronous, as the network is
         if (!online_->load()) co_return no_answer("loopback offline");
         ++requests_;
         if (auto injected = intercepted(target)) co_return std::move(*injected);
-        server::request req{boost::beast::http::verb::get, target, 11};
-        if (!o.token.empty()) req.set(boost::beast::http::field::authorization, "Bearer " + std::string(o.token));
-        if (!o.if_none_match.empty()) req.set(boost::beast::http::field::if_none_match, o.if_none_match);
         std::optional<server::long_poll> wait;
         auto res = handler_.handle(req, &wait);
         if (wait) {
@@ -182,7 +185,7 @@ public:
             wait.reset();
             res = handler_.handle(req, &wait);
             if (wait) {
-                waker->timer.expires_after(std::min<std::chrono::milliseconds>(wait->wait, o.timeout));
+                waker->timer.expires_after(std::min<std::chrono::milliseconds>(wait->wait, timeout));
                 co_await waker->timer.async_wait(as_tuple(use_awaitable));
                 sub.reset();
                 if (!online_->load()) co_return no_answer("loopback offline");
@@ -207,6 +210,7 @@ public:
     /// options or `?token=`, as on the server.
     boost::asio::awaitable<stream_open<loopback_stream>> open_stream(std::string target, const request_options& o)
     {
+        const std::string header_token(o.token); // `o` may not outlive the first suspension
         auto ex = co_await boost::asio::this_coro::executor;
         co_await boost::asio::post(ex, boost::asio::use_awaitable);
         stream_open<loopback_stream> out;
@@ -215,7 +219,7 @@ public:
             co_return out;
         }
         auto t = incsync::detail::parse_target(target);
-        auto token = o.token.empty() ? t.get("token").value_or("") : o.token;
+        std::string_view token = header_token.empty() ? t.get("token").value_or("") : std::string_view(header_token);
         auto who = handler_.authenticate(token);
         if (!who) {
             out.refusal = refusal(401, "unauthorized");

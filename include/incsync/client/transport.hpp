@@ -36,7 +36,9 @@ inline http_result no_answer(std::string why)
     return r;
 }
 
-/// Per-request settings. The token travels as `Authorization: Bearer`.
+/// Per-request settings. The token travels as `Authorization: Bearer`. The
+/// views need only last until the operation's first suspension: a transport
+/// copies what it needs before it.
 struct request_options {
     std::string_view token;
     std::string_view if_none_match;   ///< sends If-None-Match when not empty
