@@ -4,6 +4,7 @@
 #ifndef INCSYNC_CLIENT_BEAST_TRANSPORT_HPP
 #define INCSYNC_CLIENT_BEAST_TRANSPORT_HPP
 
+#include <incsync/client/detail/http_result.hpp>
 #include <incsync/client/transport.hpp>
 #include <incsync/error.hpp>
 
@@ -163,18 +164,9 @@ public:
                 if (reused && attempt == 0 && !parser.got_some()) continue;
                 co_return no_answer("read: " + rec.message());
             }
-            auto& res = parser.get();
-            http_result out;
-            out.status = res.result_int();
-            out.body = std::move(res.body());
-            out.etag = std::string(res[http::field::etag]);
-            out.content_type = std::string(res[http::field::content_type]);
-            if (auto ra = res[http::field::retry_after]; !ra.empty()) {
-                long seconds = 0;
-                auto [p, ec] = std::from_chars(ra.data(), ra.data() + ra.size(), seconds);
-                if (ec == std::errc() && seconds > 0) out.retry_after = std::chrono::seconds(seconds);
-            }
-            if (res.keep_alive()) put_idle(std::move(c));
+            const bool keep_alive = parser.get().keep_alive();
+            http_result out = detail::to_http_result(parser.release());
+            if (keep_alive) put_idle(std::move(c));
             co_return out;
         }
     }

@@ -5,6 +5,7 @@
 #ifndef INCSYNC_CLIENT_LOOPBACK_TRANSPORT_HPP
 #define INCSYNC_CLIENT_LOOPBACK_TRANSPORT_HPP
 
+#include <incsync/client/detail/http_result.hpp>
 #include <incsync/client/transport.hpp>
 #include <incsync/detail/query_string.hpp>
 #include <incsync/hub.hpp>
@@ -192,17 +193,8 @@ public:
                 res = handler_.handle(req);
             }
         }
-        http_result out;
-        out.status = res.result_int();
+        http_result out = detail::to_http_result(std::move(res));
         if (out.status < statuses_.size()) ++statuses_[out.status];
-        out.body = std::move(res.body());
-        out.etag = std::string(res[boost::beast::http::field::etag]);
-        out.content_type = std::string(res[boost::beast::http::field::content_type]);
-        if (auto ra = res[boost::beast::http::field::retry_after]; !ra.empty()) {
-            long seconds = 0;
-            std::from_chars(ra.data(), ra.data() + ra.size(), seconds);
-            out.retry_after = std::chrono::seconds(seconds);
-        }
         co_return out;
     }
 

@@ -713,8 +713,7 @@ private:
                 t.error = sync_problem{o.error, o.message, o.http_status, now, s.failures};
                 st.last_error = t.error;
             }
-            if (!std::any_of(st.types.begin(), st.types.end(), [](const type_status& x) { return x.error.has_value(); }))
-                st.last_error.reset();
+            if (!st.has_error()) st.last_error.reset();
             t.pending = !o.ok() || s.dirty || s.wanted > s.have;
             recount(st);
         });
