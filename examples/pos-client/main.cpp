@@ -11,13 +11,15 @@
 // pending count, last sync) is the last line of the terminal and updates live.
 // Sync runs on its own low-priority thread; this main thread only prints, as a
 // POS user interface would. SIGINT or SIGTERM stops it (writing --dump first);
-// SIGUSR1 writes --dump and goes on.
+// SIGUSR1 writes --dump and goes on. With `--db FILE` the replica is a SQLite
+// file: each page commits with its cursor, so a register killed at any point
+// resumes where it was.
 #include <incsync/client/beast_transport.hpp>
 #include <incsync/client/sync_client.hpp>
 #include <incsync/client/sync_thread.hpp>
 #include <incsync/codec.hpp>
-#include <incsync/memory/client_store.hpp>
 #include <incsync/pos/entities.hpp>
+#include <incsync/sqlite/client_store.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -41,7 +43,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using replica_t = incsync::memory::client_store<incsync::pos::entities>;
+using replica_t = incsync::sqlite::client_store<incsync::pos::entities>;
 using client_t = incsync::client::sync_client<replica_t, incsync::client::beast_transport>;
 
 struct config {
@@ -61,7 +63,8 @@ constexpr std::string_view usage = R"(usage: incsync-pos-client --token T --stor
   --token T                the register's token
   --store-id N             the register's store
   --cash-register-id N     the register's id (default 1)
-  --db PATH                local store; ":memory:" (default; SQLite files come with the durability work)
+  --db PATH                the local replica: a SQLite file, kept across restarts
+                           (sync resumes from its cursors), or ":memory:" (default)
   --dump FILE              on exit (SIGTERM included) write the local store as JSON:
                            {"product": [records...], ...}; SIGUSR1 writes it at once
   --once                   one full sync (records, no images), then exit: 0 when every type synced
@@ -123,11 +126,6 @@ std::optional<config> parse_args(int argc, char** argv)
     }
     if (!c.client.store_id) {
         std::cerr << "incsync-pos-client: --store-id is required\n" << usage;
-        return std::nullopt;
-    }
-    if (c.db != ":memory:") {
-        std::cerr << "incsync-pos-client: --db " << c.db
-                  << ": only \":memory:\" is available in this build (the SQLite store is not there yet)\n";
         return std::nullopt;
     }
     if (c.name.empty()) c.name = "register " + std::to_string(c.client.cash_register_id);
@@ -293,7 +291,12 @@ int main(int argc, char** argv)
         c.client.images = false; // the dump holds records; images would only slow the exit
     }
 
-    replica_t replica;
+    auto opened = replica_t::open(c.db);
+    if (!opened) {
+        std::cerr << "incsync-pos-client: " << opened.error().message() << '\n';
+        return 2;
+    }
+    replica_t& replica = **opened;
     incsync::client::beast_transport transport(*url, c.transport);
     int exit_code = 0;
     {

@@ -1,18 +1,22 @@
 // Example: incsync-pos-server, the POS sync server of PROTOCOL.md.
 //
-//   incsync-pos-server --port 8080 --demo-data
+//   incsync-pos-server --port 8080 --db pos.sqlite3 --demo-data
 //   incsync-pos-server --host 0.0.0.0 --port 8080 --admin-token s3cret
 //                      --register-token till-1:1 --register-token till-2:2  (one line)
 //
 // Without tokens it makes up one admin token and one register token per demo
 // store, and prints them. It prints `listening on HOST:PORT` once it accepts
 // connections (with --port 0, the port the system picked), and stops cleanly
-// on SIGINT or SIGTERM.
+// on SIGINT or SIGTERM. With `--db FILE` records, change log and images live
+// in that SQLite file and survive restarts (and `kill -9`); cursors the
+// registers hold stay valid.
 #include <incsync/beast/server.hpp>
 #include <incsync/memory/server_store.hpp>
 #include <incsync/pos/demo_data.hpp>
 #include <incsync/pos/entities.hpp>
 #include <incsync/server/images.hpp>
+#include <incsync/sqlite/image_repository.hpp>
+#include <incsync/sqlite/server_store.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -40,6 +44,7 @@ struct config {
     std::string host = "127.0.0.1";
     unsigned short port = 8080;
     std::string db = ":memory:";
+    incsync::sqlite::durability durability = incsync::sqlite::durability::full;
     bool demo_data = false;
     bool quiet = false;
     std::size_t demo_products = 300;
@@ -52,12 +57,17 @@ struct config {
 constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
   --host ADDR              address to listen on (default 127.0.0.1)
   --port N                 port (default 8080; 0 picks a free one)
-  --db PATH                store; ":memory:" (default; the SQLite store comes later)
+  --db PATH                the store: a SQLite file, created if missing and kept
+                           across restarts, or ":memory:" (default: lost on exit)
+  --durability full|normal full (default): each write is fsynced before it is
+                           acknowledged; normal: fsync at checkpoints only (a
+                           power cut may lose the last writes; kill -9 never does)
   --admin-token T          a token that may write (repeatable)
   --register-token T:ID    a cash-register token bound to store ID (repeatable)
   --config FILE            tokens from a file: lines "admin T" or "register T ID"
   --demo-data              seed a demo catalog (categories, products with images,
                            recipes, two stores with tables, settings, prefixes)
+                           into an empty store (a store with data is kept)
   --demo-products N        products in the demo catalog (default 300)
   --threads N              I/O threads (default 1)
   --rate-limit N[:BURST]   requests per second per client (default 50:200; 0 disables)
@@ -131,7 +141,14 @@ std::optional<config> parse_args(int argc, char** argv)
                 auto p = to_int(*v);
                 if (!p || *p < 0 || *p > 65535) return fail("bad port");
                 c.port = static_cast<unsigned short>(*p);
-            } else if (arg == "--db") c.db = *v;
+            } else if (arg == "--db") {
+                if (v->empty()) return fail("empty path");
+                c.db = *v;
+            } else if (arg == "--durability") {
+                if (*v == "full") c.durability = incsync::sqlite::durability::full;
+                else if (*v == "normal") c.durability = incsync::sqlite::durability::normal;
+                else return fail("expected full or normal");
+            }
             else if (arg == "--admin-token") {
                 if (v->empty()) return fail("empty token");
                 c.admin_tokens.emplace_back(*v);
@@ -184,36 +201,24 @@ void log_line(std::string_view line)
     std::cerr << when << ' ' << line << '\n';
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+/// Seeds demo data into an empty store, then serves until SIGINT or SIGTERM.
+template <class Store>
+int serve(Store& store, config& c)
 {
-    auto parsed = parse_args(argc, argv);
-    if (!parsed) return 2;
-    auto& c = *parsed;
-    if (!c.quiet) c.server.log = log_line;
-    if (c.db != ":memory:") {
-        std::cerr << "incsync-pos-server: only --db :memory: is available until the SQLite store lands\n";
-        return 2;
-    }
-
-    if (c.admin_tokens.empty() && c.register_tokens.empty()) {
-        c.admin_tokens.push_back(random_token());
-        for (std::int64_t store : {1, 2}) c.register_tokens.emplace_back(random_token(), store);
-    }
-    for (const auto& t : c.admin_tokens) c.server.api.tokens.add_admin(t);
-    for (const auto& [t, store] : c.register_tokens) c.server.api.tokens.add_register(t, store);
-
-    incsync::memory::server_store<incsync::pos::entities> store;
     if (c.demo_data) {
-        incsync::pos::demo_options demo;
-        demo.products = c.demo_products;
-        auto seeded = incsync::pos::seed_demo_data(store, c.server.api.images.get(), demo);
-        if (!seeded) {
-            std::cerr << "incsync-pos-server: seeding failed: " << seeded.error() << '\n';
-            return 1;
+        auto high = store.high_water();
+        if (high && *high > 0) {
+            std::cout << "demo data: the store already holds " << *high << " changes; keeping them\n";
+        } else {
+            incsync::pos::demo_options demo;
+            demo.products = c.demo_products;
+            auto seeded = incsync::pos::seed_demo_data(store, c.server.api.images.get(), demo);
+            if (!seeded) {
+                std::cerr << "incsync-pos-server: seeding failed: " << seeded.error() << '\n';
+                return 1;
+            }
+            std::cout << "demo data: " << seeded->records << " records, " << seeded->images << " images\n";
         }
-        std::cout << "demo data: " << seeded->records << " records, " << seeded->images << " images\n";
     }
 
     // One descriptor per connection: allow as many as the hard limit does.
@@ -251,4 +256,39 @@ int main(int argc, char** argv)
     std::cout << "stopped after " << stats.requests << " requests, " << stats.notifications_sent
               << " notifications sent" << std::endl;
     return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    auto parsed = parse_args(argc, argv);
+    if (!parsed) return 2;
+    auto& c = *parsed;
+    if (!c.quiet) c.server.log = log_line;
+
+    if (c.admin_tokens.empty() && c.register_tokens.empty()) {
+        c.admin_tokens.push_back(random_token());
+        for (std::int64_t store : {1, 2}) c.register_tokens.emplace_back(random_token(), store);
+    }
+    for (const auto& t : c.admin_tokens) c.server.api.tokens.add_admin(t);
+    for (const auto& [t, store] : c.register_tokens) c.server.api.tokens.add_register(t, store);
+
+    if (c.db == ":memory:") {
+        incsync::memory::server_store<incsync::pos::entities> store;
+        return serve(store, c);
+    }
+    auto store = incsync::sqlite::server_store<incsync::pos::entities>::open(c.db, {.sync = c.durability});
+    if (!store) {
+        std::cerr << "incsync-pos-server: " << store.error().message() << '\n';
+        return 1;
+    }
+    auto images = incsync::sqlite::image_repository::open(c.db, {.sync = c.durability});
+    if (!images) {
+        std::cerr << "incsync-pos-server: " << images.error().message() << '\n';
+        return 1;
+    }
+    c.server.api.images = std::move(*images);
+    std::cout << "store: " << c.db << " (" << *(*store)->high_water() << " changes)" << std::endl;
+    return serve(**store, c);
 }

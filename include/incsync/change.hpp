@@ -68,7 +68,11 @@ struct record {
     /// once here rather than once per response.
     std::array<char, timestamp_length + 2> updated_at_json;
 
-    explicit record(E v) : value(std::move(v)), json(to_json(value))
+    explicit record(E v) : record(std::move(v), std::string()) { json = to_json(value); }
+
+    /// A version read back from storage together with the JSON text it was
+    /// stored as (what `to_json` made of it then): not encoded a second time.
+    record(E v, std::string stored_json) : value(std::move(v)), json(std::move(stored_json))
     {
         updated_at_json.front() = updated_at_json.back() = '"';
         format_timestamp_to(updated_at_json.data() + 1, value.updated_at);
@@ -84,6 +88,12 @@ template <entity E>
 record_ptr<E> make_record(E value)
 {
     return std::make_shared<const record<E>>(std::move(value));
+}
+
+template <entity E>
+record_ptr<E> make_record(E value, std::string stored_json)
+{
+    return std::make_shared<const record<E>>(std::move(value), std::move(stored_json));
 }
 
 /// What a committed write returns: its log entry and the record as stored

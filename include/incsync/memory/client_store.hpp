@@ -50,6 +50,7 @@ struct replica_table {
     };
 
     mutable std::shared_mutex mutex;
+    std::mutex writer; ///< one apply or edit at a time, held across a durable backend's write
     std::map<std::int64_t, E> rows;
     std::map<std::int64_t, E> edited_from; ///< locally edited rows: the server value the edit started from
     std::optional<sync_state> state;
@@ -105,6 +106,18 @@ struct replica_table {
 
 } // namespace detail
 
+/// A page as it will be installed: the final rows (local edits merged in),
+/// the new server values that locally edited rows now start from, the deletes
+/// and the sync state. What a durable backend writes before readers see it.
+template <entity E>
+struct staged_page {
+    bool reset = false;
+    std::map<std::int64_t, E> rows;
+    std::map<std::int64_t, E> bases;
+    const std::vector<std::int64_t>& deletes;
+    const sync_state& state;
+};
+
 /// In-memory `client_store` over the entity types of `Entities`.
 /// Thread-safe; `apply` is atomic with respect to every reader.
 template <entity_list_like Entities>
@@ -127,28 +140,47 @@ public:
     template <entity E>
     result<void> apply(const page_update<E>& page)
     {
+        return apply(page, [](const staged_page<E>&) { return result<void>{}; });
+    }
+
+    /// `apply`, with `persist(staged)` called once the page's final rows are
+    /// known (local edits merged in) and before any reader can see them; an
+    /// error from it leaves the replica as it was. Durable backends write the
+    /// page there, outside every lock readers take.
+    template <entity E, class Persist>
+    result<void> apply(const page_update<E>& page, Persist&& persist)
+    {
         using rows_type = decltype(detail::replica_table<E>::rows);
-        rows_type staged;
-        for (const auto& v : page.upserts) staged.insert_or_assign(v.id, v);
-        std::vector<typename rows_type::node_type> replaced;
-        replaced.reserve(staged.size() + page.deletes.size());
-        rows_type dropped; // a reset's old rows, freed after unlocking
         auto& t = table_of<E>();
+        std::lock_guard one_writer(t.writer);
+        staged_page<E> staged{page.reset, {}, {}, page.deletes, page.state};
+        for (const auto& v : page.upserts) staged.rows.insert_or_assign(v.id, v);
+        if (!page.reset) {
+            std::shared_lock lock(t.mutex);
+            for (auto& [id, v] : staged.rows) {
+                auto base = t.edited_from.find(id);
+                if (base == t.edited_from.end()) continue;
+                // Server wins where it changed a member; the local edit survives
+                // in the others, and is now relative to the new server value.
+                E server_value = v;
+                v = merge(base->second, t.rows.at(id), server_value);
+                staged.bases.emplace(id, std::move(server_value));
+            }
+        }
+        if (auto r = persist(std::as_const(staged)); !r) return r;
+
+        std::vector<typename rows_type::node_type> replaced;
+        replaced.reserve(staged.rows.size() + page.deletes.size());
+        rows_type dropped; // a reset's old rows, freed after unlocking
         std::unique_lock lock(t.mutex);
         if (page.reset) {
             dropped.swap(t.rows);
             t.clear();
         }
-        while (!staged.empty()) {
-            auto node = staged.extract(staged.begin());
-            auto base = t.edited_from.find(node.key());
-            if (base != t.edited_from.end()) {
-                // Server wins where it changed a member; the local edit survives
-                // in the others, and is now relative to the new server value.
-                E server_value = node.mapped();
-                node.mapped() = merge(base->second, t.rows.at(node.key()), server_value);
-                base->second = std::move(server_value);
-            }
+        while (!staged.rows.empty()) {
+            auto node = staged.rows.extract(staged.rows.begin());
+            if (auto base = staged.bases.find(node.key()); base != staged.bases.end())
+                t.edited_from.insert_or_assign(node.key(), std::move(base->second));
             if (auto old = t.put(std::move(node))) replaced.push_back(std::move(*old));
         }
         for (auto id : page.deletes) {
@@ -166,13 +198,44 @@ public:
     template <entity E>
     result<void> edit(const E& value)
     {
+        return edit(value, [](const E&, const std::optional<E>&) { return result<void>{}; });
+    }
+
+    /// `edit`, with `persist(value, base)` called before readers see it;
+    /// `base` is the server value the edit starts from when the record had no
+    /// local edit yet. An error from it leaves the replica as it was.
+    template <entity E, class Persist>
+    result<void> edit(const E& value, Persist&& persist)
+    {
         auto& t = table_of<E>();
+        std::lock_guard one_writer(t.writer);
+        std::optional<E> base;
+        {
+            std::shared_lock lock(t.mutex);
+            auto it = t.rows.find(value.id);
+            if (it == t.rows.end()) return error::not_found;
+            if (!t.edited_from.contains(value.id)) base = it->second;
+        }
+        if (auto r = persist(value, std::as_const(base)); !r) return r;
         std::unique_lock lock(t.mutex);
-        auto it = t.rows.find(value.id);
-        if (it == t.rows.end()) return error::not_found;
-        t.edited_from.try_emplace(value.id, it->second);
+        if (base) t.edited_from.emplace(value.id, std::move(*base));
         t.put(value);
         return {};
+    }
+
+    /// Fills `E`'s table as a durable backend found it on opening: the rows,
+    /// the server values that locally edited rows started from (by id), and
+    /// the sync state. Replaces whatever the table held.
+    template <entity E>
+    void restore(std::vector<E> rows, std::map<std::int64_t, E> edited_from, std::optional<sync_state> state)
+    {
+        auto& t = table_of<E>();
+        std::lock_guard one_writer(t.writer);
+        std::unique_lock lock(t.mutex);
+        t.clear();
+        for (auto& v : rows) t.put(std::move(v));
+        t.edited_from = std::move(edited_from);
+        t.state = std::move(state);
     }
 
     /// Keeps an index on `member` of `E` so that `find` by it costs

@@ -410,11 +410,12 @@ result<demo_summary> seed_demo_data(Store& store, server::image_repository* imag
         if (images && options.images) {
             auto img = server::make_image(demo::product_svg(p.name, cat.colour));
             if (img) {
-                images->put(entity_type_name<product>, *id, "", std::move(img));
+                if (auto stored = images->put(entity_type_name<product>, *id, "", std::move(img)); !stored)
+                    return stored.error();
                 p.image_url = "/api/v1/products/" + std::to_string(*id) + "/image";
                 p.image_version = 1;
                 if (auto r = store.template update<product>(*id, p, image_members); !r) {
-                    images->remove(entity_type_name<product>, *id); // keep store and repository in step
+                    (void)images->remove(entity_type_name<product>, *id); // keep store and repository in step
                     return r.error();
                 }
                 ++summary.images;

@@ -293,7 +293,10 @@ private:
             auto r = store_.template remove<E>(*id);
             if (!r) return error_response(r.error());
             if constexpr (has_image<E>)
-                if (options_.images) options_.images->remove(entity_type_name<E>, *id);
+                if (options_.images)
+                    // The record is gone either way; an image left behind is
+                    // unreachable garbage (its id is never reused), not a loss.
+                    (void)options_.images->remove(entity_type_name<E>, *id);
             notify(r->change);
             response res{http::status::no_content, 11};
             res.prepare_payload();
@@ -316,7 +319,9 @@ private:
                 return error_response(http::status::bad_request, "bad_request", "size must be 1..4096 pixels");
         }
         if (req.method() == http::verb::get) {
-            auto img = options_.images->get(entity_type_name<E>, *id, rendition);
+            auto found = options_.images->get(entity_type_name<E>, *id, rendition);
+            if (!found) return error_response(found.error());
+            const image_ptr& img = *found;
             if (!img) return error_response(http::status::not_found, "not_found", "no image");
             const auto inm = req[http::field::if_none_match];
             const bool fresh = etag_matches(std::string_view(inm.data(), inm.size()), img->etag);
@@ -343,13 +348,15 @@ private:
         auto current = store_.template get<E>(*id);
         if (!current) return error_response(current.error());
         if (!rendition.empty()) { // another size of the current image: no new version
-            options_.images->put(entity_type_name<E>, *id, rendition, std::move(img));
+            if (auto stored = options_.images->put(entity_type_name<E>, *id, rendition, std::move(img)); !stored)
+                return error_response(stored.error());
             return json_response(http::status::ok, (*current)->json);
         }
         E changes = (*current)->value;
         changes.image_url = std::string(api_prefix) + std::string(entity_path<E>) + '/' + std::to_string(*id) + "/image";
         changes.image_version += 1;
-        options_.images->put(entity_type_name<E>, *id, "", std::move(img));
+        if (auto stored = options_.images->put(entity_type_name<E>, *id, "", std::move(img)); !stored)
+            return error_response(stored.error());
         member_set members;
         members.set(member_index<E>("image_url"));
         members.set(member_index<E>("image_version"));

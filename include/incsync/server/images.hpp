@@ -8,6 +8,7 @@
 #define INCSYNC_SERVER_IMAGES_HPP
 
 #include <incsync/entity.hpp>
+#include <incsync/error.hpp>
 
 #include <array>
 #include <cstdint>
@@ -41,24 +42,25 @@ public:
     virtual ~image_repository() = default;
     /// Stores `img` for (type, id, rendition). Storing the original drops the
     /// record's other renditions: they showed the previous image.
-    virtual void put(std::string_view entity_type, std::int64_t id, std::string_view rendition, image_ptr img) = 0;
+    virtual result<void> put(std::string_view entity_type, std::int64_t id, std::string_view rendition, image_ptr img) = 0;
     /// The rendition asked for, else the original, else null.
-    virtual image_ptr get(std::string_view entity_type, std::int64_t id, std::string_view rendition) const = 0;
+    virtual result<image_ptr> get(std::string_view entity_type, std::int64_t id, std::string_view rendition) const = 0;
     /// Removes every rendition of the record (its tombstone removes its image).
-    virtual void remove(std::string_view entity_type, std::int64_t id) = 0;
+    virtual result<void> remove(std::string_view entity_type, std::int64_t id) = 0;
 };
 
 /// Images in memory. Thread-safe.
 class memory_image_repository final : public image_repository {
 public:
-    void put(std::string_view entity_type, std::int64_t id, std::string_view rendition, image_ptr img) override
+    result<void> put(std::string_view entity_type, std::int64_t id, std::string_view rendition, image_ptr img) override
     {
         std::lock_guard lock(mutex_);
         if (rendition.empty()) erase_all(entity_type, id);
         images_[key{std::string(entity_type), id, std::string(rendition)}] = std::move(img);
+        return {};
     }
 
-    image_ptr get(std::string_view entity_type, std::int64_t id, std::string_view rendition) const override
+    result<image_ptr> get(std::string_view entity_type, std::int64_t id, std::string_view rendition) const override
     {
         std::lock_guard lock(mutex_);
         if (auto it = images_.find(std::tuple(entity_type, id, rendition)); it != images_.end()) return it->second;
@@ -67,10 +69,11 @@ public:
         return nullptr;
     }
 
-    void remove(std::string_view entity_type, std::int64_t id) override
+    result<void> remove(std::string_view entity_type, std::int64_t id) override
     {
         std::lock_guard lock(mutex_);
         erase_all(entity_type, id);
+        return {};
     }
 
     std::size_t size() const

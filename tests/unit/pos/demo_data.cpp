@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(seeds_the_requested_products_each_with_its_image)
         {
             BOOST_TEST((p.image_url == "/api/v1/products/" + std::to_string(p.id) + "/image"));
             BOOST_TEST(p.image_version == 1);
-            auto img = images.get("product", p.id, "");
+            auto img = images.get("product", p.id, "").value();
             BOOST_REQUIRE(img);
             BOOST_TEST(img->content_type == "image/svg+xml");
             BOOST_TEST(img->etag == server::image_etag(img->bytes));
@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(image_text_is_xml_escaped)
     for (const auto& p : all<pos::product>(s)) {
         if (p.name.find('&') == std::string::npos) continue;
         seen = true;
-        const auto svg = images.get("product", p.id, "")->bytes;
+        const auto svg = images.get("product", p.id, "").value()->bytes;
         BOOST_TEST(svg.find("&amp;") != std::string::npos);
         BOOST_TEST(svg.find("& ") == std::string::npos);
     }
@@ -275,7 +275,7 @@ BOOST_AUTO_TEST_CASE(same_seed_gives_the_same_catalog)
         }
     });
     for (const auto& p : all<pos::product>(a))
-        BOOST_TEST(images_a.get("product", p.id, "")->bytes == images_b.get("product", p.id, "")->bytes);
+        BOOST_TEST(images_a.get("product", p.id, "").value()->bytes == images_b.get("product", p.id, "").value()->bytes);
 
     std::vector<std::int64_t> prices_a, prices_c;
     for (const auto& p : all<pos::product>(a)) prices_a.push_back(p.price_cents);
@@ -337,7 +337,7 @@ BOOST_AUTO_TEST_CASE(returns_the_first_store_error)
         BOOST_TEST(r.error().detail == "disk full");
         // The repository never holds an image its product does not point at.
         for (const auto& p : all<pos::product>(s.inner))
-            BOOST_TEST(bool(images.get("product", p.id, "")) == p.image_url.has_value());
+            BOOST_TEST(bool(images.get("product", p.id, "").value()) == p.image_url.has_value());
     }
 }
 

@@ -7,15 +7,18 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "../backends.hpp"
+
 using namespace incsync;
 using store_t = memory::server_store<pos::entities>;
 
 BOOST_AUTO_TEST_SUITE(conformance_kit)
 
-BOOST_AUTO_TEST_CASE(memory_store_converges_under_concurrent_writers_and_readers)
+BOOST_AUTO_TEST_CASE_TEMPLATE(store_converges_under_concurrent_writers_and_readers, B, backends::all)
 {
     for (std::uint64_t seed : {1u, 2u, 3u}) {
-        store_t store;
+        B backend;
+        auto& store = backend.server();
         const auto report = testing::check_convergence(store, {.seed = seed});
         BOOST_TEST_MESSAGE("seed " << seed << ": " << report.summary());
         BOOST_TEST(report.passed(), report.summary());
@@ -25,9 +28,10 @@ BOOST_AUTO_TEST_CASE(memory_store_converges_under_concurrent_writers_and_readers
     }
 }
 
-BOOST_AUTO_TEST_CASE(memory_store_converges_with_tiny_pages_and_many_stores)
+BOOST_AUTO_TEST_CASE_TEMPLATE(store_converges_with_tiny_pages_and_many_stores, B, backends::all)
 {
-    store_t store;
+    B backend;
+    auto& store = backend.server();
     const auto report = testing::check_convergence(
         store, {.seed = 9, .writers = 4, .operations_per_writer = 800, .stores = {1, 2, 3}, .max_page = 3});
     BOOST_TEST(report.passed(), report.summary());

@@ -1,13 +1,13 @@
 #ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
 #endif
-#include <incsync/memory/server_store.hpp>
 #include <incsync/pos/entities.hpp>
 #include <incsync/pull.hpp>
 
 #include <boost/test/unit_test.hpp>
 
-#include "../fixtures.hpp"
+#include "backends.hpp"
+#include "fixtures.hpp"
 
 #include <chrono>
 
@@ -16,14 +16,13 @@ using fixtures::named;
 using fixtures::table_of;
 using pos::product;
 using pos::setting;
-using store_t = memory::server_store<pos::entities>;
-
-static_assert(server_store<store_t>);
+static_assert(server_store<backends::memory_backend::server_type>);
+static_assert(server_store<backends::sqlite_backend::server_type>);
 
 namespace {
 
-template <class E>
-pull_result<E> pull_ok(const store_t& s, std::string_view since, std::optional<std::int64_t> store = {},
+template <class E, class Store>
+pull_result<E> pull_ok(const Store& s, std::string_view since, std::optional<std::int64_t> store = {},
                        std::size_t limit = 1000)
 {
     auto r = pull<E>(s, {since, store, limit});
@@ -33,15 +32,16 @@ pull_result<E> pull_ok(const store_t& s, std::string_view since, std::optional<s
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(memory_server_store)
+BOOST_AUTO_TEST_SUITE(server_store_suite)
 
-BOOST_AUTO_TEST_CASE(every_write_gets_the_next_version_and_a_later_timestamp)
+BOOST_AUTO_TEST_CASE_TEMPLATE(every_write_gets_the_next_version_and_a_later_timestamp, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     auto a = s.create(named("A"));
     auto b = s.create(table_of(1, "T1"));
     auto c = s.update(a->change.id, named("A2"), member_set{}.set(member_index<product>("name")));
-    auto d = s.remove<product>(a->change.id);
+    auto d = s.template remove<product>(a->change.id);
     BOOST_REQUIRE(a.has_value() && b.has_value() && c.has_value() && d.has_value());
     BOOST_TEST(a->change.version == 1u);
     BOOST_TEST(b->change.version == 2u);
@@ -59,9 +59,10 @@ BOOST_AUTO_TEST_CASE(every_write_gets_the_next_version_and_a_later_timestamp)
     BOOST_TEST(*s.high_water() == 4u);
 }
 
-BOOST_AUTO_TEST_CASE(update_logs_only_changed_members_and_noop_is_not_a_write)
+BOOST_AUTO_TEST_CASE_TEMPLATE(update_logs_only_changed_members_and_noop_is_not_a_write, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     auto a = s.create(named("A", 100));
     product p = named("A", 150);
     p.sku = "ignored: not in the member set";
@@ -83,27 +84,29 @@ BOOST_AUTO_TEST_CASE(update_logs_only_changed_members_and_noop_is_not_a_write)
     BOOST_TEST(f->record->value.updated_at.micros > 1);
 }
 
-BOOST_AUTO_TEST_CASE(writes_to_missing_records_and_store_moves_are_refused)
+BOOST_AUTO_TEST_CASE_TEMPLATE(writes_to_missing_records_and_store_moves_are_refused, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     BOOST_TEST(s.update(42, named("x"), member_set::first(3)).error() == error::not_found);
-    BOOST_TEST(s.remove<product>(42).error() == error::not_found);
-    BOOST_TEST(s.get<product>(42).error() == error::not_found);
+    BOOST_TEST(s.template remove<product>(42).error() == error::not_found);
+    BOOST_TEST(s.template get<product>(42).error() == error::not_found);
     auto t = s.create(table_of(1, "T1"));
     auto moved = s.update(t->change.id, table_of(2, "T1"), member_set::first(member_count<pos::table>));
     BOOST_TEST(moved.error() == error::immutable_member);
-    BOOST_TEST(s.get<pos::table>(t->change.id).value()->value.store_id == 1);
+    BOOST_TEST(s.template get<pos::table>(t->change.id).value()->value.store_id == 1);
     BOOST_TEST(*s.high_water() == 1u);
-    (void)s.remove<pos::table>(t->change.id);
-    BOOST_TEST(s.remove<pos::table>(t->change.id).error() == error::not_found);
+    (void)s.template remove<pos::table>(t->change.id);
+    BOOST_TEST(s.template remove<pos::table>(t->change.id).error() == error::not_found);
 }
 
-BOOST_AUTO_TEST_CASE(pull_pages_in_version_order_with_tombstones)
+BOOST_AUTO_TEST_CASE_TEMPLATE(pull_pages_in_version_order_with_tombstones, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     std::vector<std::int64_t> ids;
     for (int i = 0; i < 10; ++i) ids.push_back(s.create(named("P" + std::to_string(i)))->change.id);
-    (void)s.remove<product>(ids[2]);
+    (void)s.template remove<product>(ids[2]);
     (void)s.update(ids[0], named("P0 renamed"), member_set{}.set(member_index<product>("name")));
 
     auto first = pull_ok<product>(s, "", {}, 4);
@@ -135,9 +138,10 @@ BOOST_AUTO_TEST_CASE(pull_pages_in_version_order_with_tombstones)
     BOOST_TEST(none.page.high_water == 12u);
 }
 
-BOOST_AUTO_TEST_CASE(delta_names_members_changed_after_the_cursor)
+BOOST_AUTO_TEST_CASE_TEMPLATE(delta_names_members_changed_after_the_cursor, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     auto a = s.create(named("A", 100));
     auto at = pull_ok<product>(s, "");
     (void)s.update(a->change.id, named("A", 200), member_set{}.set(member_index<product>("price_cents")));
@@ -152,12 +156,13 @@ BOOST_AUTO_TEST_CASE(delta_names_members_changed_after_the_cursor)
     BOOST_TEST(p.page.changes[1].record->value.id == b->change.id);
 }
 
-BOOST_AUTO_TEST_CASE(delta_is_relative_to_where_the_catch_up_began)
+BOOST_AUTO_TEST_CASE_TEMPLATE(delta_is_relative_to_where_the_catch_up_began, B, backends::all)
 {
     // X is created before the reader's complete view, Y after it; both are
     // updated after several other records, so mid catch-up (page boundary at
     // the others) the page cursor is past their creation.
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     auto x = s.create(named("X", 1));
     auto view = pull_ok<product>(s, ""); // complete: base = 1
     auto y = s.create(named("Y", 1));
@@ -183,9 +188,10 @@ BOOST_AUTO_TEST_CASE(delta_is_relative_to_where_the_catch_up_began)
     BOOST_TEST(second.since.base_known);
 }
 
-BOOST_AUTO_TEST_CASE(stores_are_walled_off)
+BOOST_AUTO_TEST_CASE_TEMPLATE(stores_are_walled_off, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     (void)s.create(table_of(1, "store 1 table"));
     (void)s.create(table_of(2, "store 2 table"));
     setting global, local1, local2;
@@ -209,13 +215,14 @@ BOOST_AUTO_TEST_CASE(stores_are_walled_off)
     // A store-1 cursor is not accepted for store 2.
     BOOST_TEST(pull<pos::table>(s, {t1.next_since, 2, 10}).error() == error::cursor_mismatch);
     BOOST_TEST(pull<setting>(s, {t1.next_since, 1, 10}).error() == error::cursor_mismatch);
-    BOOST_TEST(s.list<pos::table>(2)->size() == 1u);
-    BOOST_TEST(s.list<setting>(1)->size() == 2u);
+    BOOST_TEST(s.template list<pos::table>(2)->size() == 1u);
+    BOOST_TEST(s.template list<setting>(1)->size() == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(timestamp_since_never_skips_a_change)
+BOOST_AUTO_TEST_CASE_TEMPLATE(timestamp_since_never_skips_a_change, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     std::vector<timestamp> stamps;
     for (int i = 0; i < 50; ++i) stamps.push_back(s.create(named("P" + std::to_string(i)))->change.committed_at);
     // Every commit timestamp is distinct, so "max updated_at seen" is exact.
@@ -235,16 +242,18 @@ BOOST_AUTO_TEST_CASE(timestamp_since_never_skips_a_change)
     BOOST_TEST(p.page.changes[0].record->value.id == later->change.id);
 }
 
-BOOST_AUTO_TEST_CASE(a_since_in_the_future_is_refused_rather_than_trusted)
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_since_in_the_future_is_refused_rather_than_trusted, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     (void)s.create(named("A"));
     BOOST_TEST(pull<product>(s, {"2999-01-01T00:00:00Z", {}, 10}).error() == error::since_in_future);
 }
 
-BOOST_AUTO_TEST_CASE(bad_since_and_limits_are_clear_errors)
+BOOST_AUTO_TEST_CASE_TEMPLATE(bad_since_and_limits_are_clear_errors, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     (void)s.create(named("A"));
     BOOST_TEST(pull<product>(s, {"garbage", {}, 10}).error() == error::bad_cursor);
     BOOST_TEST(pull<product>(s, {"2025-13-45T00:00:00Z", {}, 10}).error() == error::bad_timestamp);
@@ -259,24 +268,25 @@ BOOST_AUTO_TEST_CASE(bad_since_and_limits_are_clear_errors)
 
 BOOST_AUTO_TEST_CASE(a_restarted_store_sends_old_cursors_to_resync)
 {
-    store_t before;
+    memory::server_store<pos::entities> before;
     (void)before.create(named("A"));
     auto p = pull_ok<product>(before, "");
-    store_t after; // a new in-memory server: another epoch
+    memory::server_store<pos::entities> after; // a new in-memory server: another epoch
     (void)after.create(named("A"));
     BOOST_TEST(pull<product>(after, {p.next_since, {}, 10}).error() == error::resync_required);
 }
 
-BOOST_AUTO_TEST_CASE(purged_tombstones_make_older_cursors_resync_that_type_only)
+BOOST_AUTO_TEST_CASE_TEMPLATE(purged_tombstones_make_older_cursors_resync_that_type_only, B, backends::all)
 {
-    store_t s({.retention = std::chrono::hours(1)});
+    B backend;
+    auto& s = backend.server(std::chrono::hours(1));
     auto a = s.create(named("A"));
     (void)s.create(pos::category{});
     auto old_products = pull_ok<product>(s, "");
     auto old_categories = pull_ok<pos::category>(s, "");
-    auto del = s.remove<product>(a->change.id);
+    auto del = s.template remove<product>(a->change.id);
     (void)s.create(named("B"));
-    s.purge(timestamp{del->change.committed_at.micros + 1});
+    (void)s.purge(timestamp{del->change.committed_at.micros + 1});
     auto r = pull<product>(s, {old_products.next_since, {}, 10});
     BOOST_TEST(r.error() == error::resync_required);
     BOOST_TEST(pull<product>(s, {format_timestamp(old_products.page.server_time), {}, 10}).error()
@@ -289,9 +299,10 @@ BOOST_AUTO_TEST_CASE(purged_tombstones_make_older_cursors_resync_that_type_only)
     BOOST_TEST(fresh.page.retention_horizon.micros == del->change.committed_at.micros + 1);
 }
 
-BOOST_AUTO_TEST_CASE(check_names_the_types_that_changed_for_a_view)
+BOOST_AUTO_TEST_CASE_TEMPLATE(check_names_the_types_that_changed_for_a_view, B, backends::all)
 {
-    store_t s;
+    B backend;
+    auto& s = backend.server();
     auto start = check(s, "", 1);
     BOOST_REQUIRE(start.has_value());
     BOOST_TEST(start->changed.types.empty());

@@ -1,0 +1,105 @@
+// The store backends the invariant tests run against: the same test body,
+// once per backend (BOOST_AUTO_TEST_CASE_TEMPLATE over `backends::all`).
+// A backend object owns the stores it makes, and for SQLite their files,
+// which it deletes when the test ends.
+#ifndef INCSYNC_TESTS_UNIT_BACKENDS_HPP
+#define INCSYNC_TESTS_UNIT_BACKENDS_HPP
+
+#include <incsync/memory/client_store.hpp>
+#include <incsync/memory/server_store.hpp>
+#include <incsync/pos/entities.hpp>
+#include <incsync/sqlite/client_store.hpp>
+#include <incsync/sqlite/server_store.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <unistd.h>
+#include <vector>
+
+namespace backends {
+
+using entities = incsync::pos::entities;
+inline constexpr std::chrono::microseconds default_retention = std::chrono::hours(24 * 30);
+
+/// A fresh directory under the system's temp directory, removed with everything in it.
+class temp_dir {
+public:
+    temp_dir()
+    {
+        static std::atomic<int> counter{0};
+        path_ = std::filesystem::temp_directory_path()
+              / ("incsync-unit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    ~temp_dir()
+    {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+struct memory_backend {
+    using server_type = incsync::memory::server_store<entities>;
+    using client_type = incsync::memory::client_store<entities>;
+
+    server_type& server(std::chrono::microseconds retention = default_retention)
+    {
+        servers.push_back(std::make_unique<server_type>(incsync::memory::server_store_options{.retention = retention}));
+        return *servers.back();
+    }
+    client_type& client()
+    {
+        clients.push_back(std::make_unique<client_type>());
+        return *clients.back();
+    }
+
+    std::vector<std::unique_ptr<server_type>> servers;
+    std::vector<std::unique_ptr<client_type>> clients;
+};
+
+struct sqlite_backend {
+    using server_type = incsync::sqlite::server_store<entities>;
+    using client_type = incsync::sqlite::client_store<entities>;
+
+    /// A new store in a new file. Commits without fsync: these tests are about
+    /// logic; durability has its own tests, which kill processes.
+    server_type& server(std::chrono::microseconds retention = default_retention)
+    {
+        auto s = server_type::open(files.file("server" + std::to_string(servers.size()) + ".sqlite3"),
+                                   {.retention = retention, .sync = incsync::sqlite::durability::normal});
+        BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? std::string() : s.error().message()));
+        servers.push_back(std::move(*s));
+        return *servers.back();
+    }
+    client_type& client()
+    {
+        auto c = client_type::open(files.file("client" + std::to_string(clients.size()) + ".sqlite3"));
+        BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? std::string() : c.error().message()));
+        clients.push_back(std::move(*c));
+        return *clients.back();
+    }
+
+    temp_dir files; // declared first: the stores close before their files go
+    std::vector<std::unique_ptr<server_type>> servers;
+    std::vector<std::unique_ptr<client_type>> clients;
+};
+
+using all = std::tuple<memory_backend, sqlite_backend>;
+
+} // namespace backends
+
+#endif
