@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds (release preset), and runs the POS demo:
-# incsync-pos-server with a demo catalog on 127.0.0.1, three registers
-# (incsync-pos-client, each with its local store) of two stores, and a
+# incsync-pos-server with a demo catalog in a SQLite file on 127.0.0.1, three
+# registers (incsync-pos-client, each with its local SQLite replica) of two
+# stores, and a
 # scripted console session whose every write the registers apply at once
 # (their log lines show it). It ends by checking that every register holds
 # exactly what the server has for its store. Then everything keeps running
@@ -31,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-build/release/examples/incsync-pos-server --port "$port" --demo-data \
+build/release/examples/incsync-pos-server --port "$port" --db "$tmp/pos.sqlite3" --demo-data \
     --admin-token "$admin" --register-token demo-till-1:1 --register-token demo-till-2:2 \
     --register-token demo-till-3:1 \
     > "$tmp/server.log" 2>&1 &
@@ -39,18 +40,21 @@ pids+=($!)
 for _ in $(seq 100); do grep -q 'listening on' "$tmp/server.log" && break; sleep 0.1; done
 grep -q 'listening on' "$tmp/server.log" || { cat "$tmp/server.log"; exit 1; }
 base=http://127.0.0.1:$port
-echo "== server: $(grep 'listening on' "$tmp/server.log"), demo catalog loaded"
+echo "== server: $(grep 'listening on' "$tmp/server.log"), demo catalog in $tmp/pos.sqlite3"
 echo "   admin token: $admin   register tokens: demo-till-1, demo-till-3 (store 1), demo-till-2 (store 2)"
 
 # Three registers: each keeps its local store in step and logs what it applies.
 client=build/release/examples/incsync-pos-client
 registers=("1 demo-till-1 1" "2 demo-till-2 2" "3 demo-till-3 1") # id token store
+start_register() { # id token store
+    "$client" --url "$base" --token "$2" --store-id "$3" --cash-register-id "$1" --db "$tmp/register-$1.sqlite3" \
+        --name "register-$1 (store $3)" --dump "$tmp/register-$1.json" --no-bar &
+    pids+=($!)
+    echo "$!" > "$tmp/register-$1.pid"
+}
 for r in "${registers[@]}"; do
     read -r id token store <<<"$r"
-    "$client" --url "$base" --token "$token" --store-id "$store" --cash-register-id "$id" \
-        --name "register-$id (store $store)" --dump "$tmp/register-$id.json" --no-bar &
-    pids+=($!)
-    echo "$!" > "$tmp/register-$id.pid"
+    start_register "$id" "$token" "$store"
 done
 for _ in $(seq 100); do # until the three are connected for notifications
     [ "$(grep -c 'ws register=.*: open' "$tmp/server.log")" -ge 3 ] && break
@@ -74,6 +78,12 @@ admin_call PUT /api/v1/products/1/image \
 admin_call POST /api/v1/tables '{"store_id":2,"name":"Terrace 9","seats":4,"status":"free"}'
 admin_call PATCH /api/v1/settings/1 '{"value":"EUR"}'
 admin_call DELETE /api/v1/products/2
+
+echo "-- register-3 is killed (kill -9); a write happens while it is down; it restarts from its file:"
+kill -9 "$(cat "$tmp/register-3.pid")"
+admin_call PATCH /api/v1/products/3 '{"name":"Espresso (double)"}'
+start_register 3 demo-till-3 1
+sleep 0.5 # pacing for the reader, not synchronization
 
 echo "-- register-1 pulls the products changed since its initial sync, as deltas (one request):"
 curl -s -H 'Authorization: Bearer demo-till-1' "$base/api/v1/sync/products?since=$cursor&delta=true"

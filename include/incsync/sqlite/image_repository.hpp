@@ -42,6 +42,8 @@ struct image_reader {
 /// `server::image_repository` in a server store file. Thread-safe.
 class image_repository final : public server::image_repository {
 public:
+    using image_ptr = server::image_ptr;
+
     /// Opens the images of the server store in `path` (creating or upgrading
     /// the store's schema if needed, as `server_store::open` does).
     static result<std::shared_ptr<image_repository>> open(std::string path, image_repository_options options = {})

@@ -9,6 +9,7 @@
 #include <incsync/pos/entities.hpp>
 #include <incsync/pull.hpp>
 #include <incsync/sqlite/client_store.hpp>
+#include <incsync/sqlite/image_repository.hpp>
 #include <incsync/sqlite/server_store.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -283,6 +284,49 @@ BOOST_AUTO_TEST_CASE(server_time_stays_below_a_commit_still_in_flight)
     BOOST_REQUIRE(after.has_value());
     BOOST_REQUIRE_EQUAL(after->page.changes.size(), 1u);
     BOOST_TEST(after->page.changes[0].record->value.name == "B");
+}
+
+BOOST_AUTO_TEST_CASE(images_live_in_the_store_file_and_survive_a_restart)
+{
+    using namespace std::string_literals;
+    auto& faults = fault_vfs::install();
+    backends::temp_dir dir;
+    const auto path = dir.file("pos.sqlite3");
+    auto original = server::make_image("\x89PNG\r\n\x1a\noriginal"s);
+    auto small = server::make_image("\x89PNG\r\n\x1a\nsmall"s);
+    {
+        auto store = open_ok(path);
+        auto images = sqlite::image_repository::open(path, {.vfs = fault_vfs::name});
+        BOOST_REQUIRE(images.has_value());
+        auto& repo = **images;
+        BOOST_TEST(!repo.get("product", 1, "").value());
+        BOOST_REQUIRE(repo.put("product", 1, "", original).has_value());
+        BOOST_TEST(repo.get("product", 1, "110").value()->etag == original->etag); // falls back to the original
+        BOOST_REQUIRE(repo.put("product", 1, "110", small).has_value());
+        BOOST_TEST(repo.get("product", 1, "110").value()->bytes == small->bytes);
+        BOOST_REQUIRE(repo.put("product", 2, "", small).has_value());
+        BOOST_REQUIRE(repo.put("product", 3, "", small).has_value());
+        BOOST_REQUIRE(repo.remove("product", 3).has_value());
+        faults.disk_full = true;
+        auto failed = repo.put("product", 2, "", original);
+        faults.disk_full = false;
+        BOOST_TEST(!failed.has_value());
+        BOOST_TEST(repo.get("product", 2, "").value()->bytes == small->bytes); // the old one, whole
+    }
+    faults.reset();
+    auto images = sqlite::image_repository::open(path);
+    BOOST_REQUIRE(images.has_value());
+    auto& repo = **images;
+    auto img = repo.get("product", 1, "").value();
+    BOOST_REQUIRE(img);
+    BOOST_TEST(img->bytes == original->bytes);
+    BOOST_TEST(img->content_type == "image/png");
+    BOOST_TEST(img->etag == original->etag);
+    BOOST_TEST(repo.get("product", 1, "110").value()->bytes == small->bytes);
+    BOOST_TEST(!repo.get("product", 3, "").value());
+    // A new original drops the sizes made from the old one.
+    BOOST_REQUIRE(repo.put("product", 1, "", server::make_image("\x89PNG\r\n\x1a\nnew"s)).has_value());
+    BOOST_TEST(repo.get("product", 1, "110").value()->bytes != small->bytes);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

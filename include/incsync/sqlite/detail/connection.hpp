@@ -67,13 +67,15 @@ public:
     // Parameters are 1-based, as in SQL. Text and blobs are bound without a
     // copy: the caller keeps them alive until the `use` ends.
     void bind(int i, std::int64_t v) noexcept { sqlite3_bind_int64(stmt_.get(), i, v); }
+    // A default string_view has no data pointer, which SQLite would bind as
+    // NULL: bind "" instead, so '' stays ''.
     void bind(int i, std::string_view v) noexcept
     {
-        sqlite3_bind_text(stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        sqlite3_bind_text(stmt_.get(), i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
     }
     void bind_blob(int i, std::string_view v) noexcept
     {
-        sqlite3_bind_blob(stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        sqlite3_bind_blob(stmt_.get(), i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
     }
     void bind_null(int i) noexcept { sqlite3_bind_null(stmt_.get(), i); }
     void bind(int i, std::optional<std::int64_t> v) noexcept
