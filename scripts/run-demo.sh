@@ -80,7 +80,9 @@ admin_call PATCH /api/v1/settings/1 '{"value":"EUR"}'
 admin_call DELETE /api/v1/products/2
 
 echo "-- register-3 is killed (kill -9); a write happens while it is down; it restarts from its file:"
-kill -9 "$(cat "$tmp/register-3.pid")"
+killed=$(cat "$tmp/register-3.pid")
+kill -9 "$killed"
+wait "$killed" 2>/dev/null || true # reaped quietly: bash would report "Killed"
 admin_call PATCH /api/v1/products/3 '{"name":"Espresso (double)"}'
 start_register 3 demo-till-3 1
 sleep 0.5 # pacing for the reader, not synchronization

@@ -3,6 +3,8 @@
 #endif
 // The SQLite replica across restarts and storage errors. Its behaviour as a
 // replica is tested with the memory one's (client_store_suite).
+#include <incsync/client/loopback_transport.hpp>
+#include <incsync/client/sync_client.hpp>
 #include <incsync/pos/entities.hpp>
 #include <incsync/sqlite/client_store.hpp>
 
@@ -10,6 +12,13 @@
 
 #include "../backends.hpp"
 #include "fault_vfs.hpp"
+
+#include <incsync/hub.hpp>
+#include <incsync/memory/server_store.hpp>
+#include <incsync/server/handler.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 using namespace incsync;
 using pos::product;
@@ -31,6 +40,17 @@ product item(std::int64_t id, std::int64_t price, std::string name = "")
     p.name = name.empty() ? "P" + std::to_string(id) : std::move(name);
     p.price_cents = price;
     return p;
+}
+
+template <class Pred>
+bool wait_until(Pred&& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10))
+{
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() >= deadline) return pred();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
 }
 
 sync_state state_at(version_t v) { return {"product", timestamp{1700000000000000 + static_cast<std::int64_t>(v)}, v, "c" + std::to_string(v)}; }
@@ -137,6 +157,56 @@ BOOST_AUTO_TEST_CASE(a_record_that_no_longer_decodes_is_an_error_at_open)
     auto r = replica_t::open(path);
     BOOST_REQUIRE(!r.has_value());
     BOOST_TEST(r.error().message().find("stored product 1 does not decode") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_disk_shows_in_the_client_status_and_sync_resumes_when_space_returns)
+{
+    // The sync client over this replica: a write that fails is the
+    // `local_store` error of the bottom bar, never an exception, and the
+    // retry after the disk has room completes the sync.
+    auto& faults = fault_vfs::install();
+    backends::temp_dir dir;
+    using server_t = memory::server_store<pos::entities>;
+    server_t store;
+    notification_hub hub;
+    server::handler_options ho;
+    ho.tokens.add_register("till-1", 1);
+    ho.on_commit = [&hub](const change& c) { hub.publish(c); };
+    server::handler<server_t> api(store, std::move(ho));
+    for (int i = 0; i < 5; ++i) (void)store.create(item(0, 10 * i));
+    auto replica = open_ok(dir.file("register.sqlite3"), {.vfs = fault_vfs::name});
+    boost::asio::io_context ioc;
+    auto work = boost::asio::make_work_guard(ioc);
+    std::thread thread([&] { ioc.run(); });
+    incsync::client::loopback_transport<server_t> transport(api, hub);
+    incsync::client::client_options o;
+    o.token = "till-1";
+    o.store_id = 1;
+    o.retry_initial = std::chrono::milliseconds(20);
+    o.retry_max = std::chrono::milliseconds(100);
+    o.images = false;
+    {
+        incsync::client::sync_client<replica_t, incsync::client::loopback_transport<server_t>> client(
+            ioc.get_executor(), *replica, transport, o);
+        faults.disk_full = true;
+        client.start();
+        auto product_error = [&] {
+            for (const auto& t : client.status().types)
+                if (t.entity_type == "product" && t.error) return t.error->kind;
+            return incsync::client::error_kind::none;
+        };
+        BOOST_TEST(wait_until([&] { return product_error() == incsync::client::error_kind::local_store; }));
+        BOOST_TEST(replica->size<product>() == 0u);
+        BOOST_TEST(!replica->state<product>().value());
+        faults.disk_full = false;
+        BOOST_TEST(wait_until([&] { return replica->size<product>() == 5u && !client.status().has_error(); }));
+        client.stop();
+    }
+    faults.reset();
+    work.reset();
+    thread.join();
+    replica.reset();
+    BOOST_TEST(open_ok(dir.file("register.sqlite3"))->size<product>() == 5u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 // tests (durability_suite).
 #include <incsync/pos/entities.hpp>
 #include <incsync/pull.hpp>
+#include <incsync/server/handler.hpp>
 #include <incsync/sqlite/client_store.hpp>
 #include <incsync/sqlite/image_repository.hpp>
 #include <incsync/sqlite/server_store.hpp>
@@ -255,6 +256,39 @@ BOOST_AUTO_TEST_CASE(a_full_disk_fails_the_write_and_loses_nothing)
     auto s = open_ok(path);
     BOOST_TEST(s->list<product>(std::nullopt)->size() == 2u);
     check_log_has_no_gap(*s);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_disk_is_a_500_error_to_the_admin_and_changes_nothing)
+{
+    namespace http = boost::beast::http;
+    auto& faults = fault_vfs::install();
+    backends::temp_dir dir;
+    auto store = open_ok(dir.file("pos.sqlite3"), {.vfs = fault_vfs::name});
+    auto images = sqlite::image_repository::open(dir.file("pos.sqlite3"), {.vfs = fault_vfs::name});
+    BOOST_REQUIRE(images.has_value());
+    server::handler_options o;
+    o.tokens.add_admin("adm");
+    o.images = *images;
+    server::handler<store_t> api(*store, std::move(o));
+    auto call = [&](http::verb method, std::string target, std::string body) {
+        server::request req{method, target, 11};
+        req.set(http::field::authorization, "Bearer adm");
+        req.body() = std::move(body);
+        req.prepare_payload();
+        return api.handle(req);
+    };
+    BOOST_TEST(call(http::verb::post, "/api/v1/products", R"({"name":"A"})").result_int() == 201u);
+    faults.disk_full = true;
+    auto refused = call(http::verb::post, "/api/v1/products", R"({"name":"B"})");
+    auto image = call(http::verb::put, "/api/v1/products/1/image", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+    faults.disk_full = false;
+    BOOST_TEST(refused.result_int() == 500u);
+    BOOST_TEST(refused.body() == R"({"error":{"code":"internal_error","message":"internal server error"}})");
+    BOOST_TEST(image.result_int() == 500u);
+    BOOST_TEST(store->get<product>(1).value()->value.image_version == 0); // no version without its image
+    BOOST_TEST(*store->high_water() == 1u);
+    BOOST_TEST(call(http::verb::post, "/api/v1/products", R"({"name":"B"})").result_int() == 201u);
+    faults.reset();
 }
 
 BOOST_AUTO_TEST_CASE(server_time_stays_below_a_commit_still_in_flight)
