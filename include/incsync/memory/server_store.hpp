@@ -6,6 +6,7 @@
 
 #include <incsync/delta.hpp>
 #include <incsync/detail/commit_clock.hpp>
+#include <incsync/detail/store_rules.hpp>
 #include <incsync/store.hpp>
 
 #include <boost/mp11/algorithm.hpp>
@@ -45,7 +46,8 @@ struct server_store_options {
 
 namespace detail {
 
-inline constexpr std::int64_t global_partition = std::numeric_limits<std::int64_t>::min();
+using incsync::detail::global_partition;
+using incsync::detail::partition_of;
 
 template <entity E>
 struct table {
@@ -68,12 +70,6 @@ struct table {
     version_t purged_upto = 0; ///< newest purged tombstone: older cursors must resync
     timestamp horizon;         ///< the purge cutoff that set `purged_upto`
 };
-
-template <entity E>
-std::int64_t partition_of(const E& v) noexcept
-{
-    return store_of(v).value_or(global_partition);
-}
 
 inline std::uint64_t random_epoch()
 {
@@ -137,17 +133,15 @@ public:
             if (it == t.rows.end() || it->second.deleted) return error::not_found;
             auto& row = it->second;
             const E& old = row.current->value;
-            E next = old;
-            assign_members(next, value, members - fixed_members<E>());
-            if (detail::partition_of(next) != row.partition)
-                return error_info(error::immutable_member, "store_id");
-            member_set changed = diff(old, next);
+            auto updated = incsync::detail::updated_record(old, value, members);
+            if (!updated) return updated.error();
+            auto& [next, changed] = *updated;
             if (changed.empty())
                 return commit<E>{{row.version, entity_type_name<E>, id, store_of(old), change_type::update, {}, old.updated_at},
                                  row.current};
             const auto s = stamp();
             next.updated_at = s.at;
-            changed.set(updated_at_index<E>);
+            changed.set(incsync::detail::updated_at_index<E>);
             for (std::size_t i = 0; i < member_count<E>; ++i)
                 if (changed.test(i)) row.member_versions[i] = s.version;
             const change c{s.version, entity_type_name<E>, id, store_of(next), change_type::update, changed, s.at};
@@ -192,7 +186,7 @@ public:
         {
             std::shared_lock lock(mutex_);
             for (const auto& [id, row] : table_of<E>().rows)
-                if (!row.deleted && in_view<E>(row.partition, store)) out.push_back(row.current);
+                if (!row.deleted && incsync::detail::in_view<E>(row.partition, store)) out.push_back(row.current);
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->value.id < b->value.id; });
         return out;
@@ -316,23 +310,6 @@ private:
         version_t version = 0;
         timestamp at;
     };
-
-    template <entity E>
-    static constexpr std::size_t updated_at_index = member_index<E>("updated_at");
-
-    template <entity E>
-    static constexpr member_set fixed_members()
-    {
-        return member_set{}.set(member_index<E>("id")).set(updated_at_index<E>);
-    }
-
-    template <entity E>
-    static bool in_view(std::int64_t partition, std::optional<std::int64_t> store) noexcept
-    {
-        if constexpr (entity_scope<E> == scope::global) return true;
-        else if constexpr (entity_scope<E> == scope::store) return !store || partition == *store;
-        else return !store || partition == detail::global_partition || partition == *store;
-    }
 
     template <entity E>
     detail::table<E>& table_of() noexcept { return std::get<detail::table<E>>(tables_); }

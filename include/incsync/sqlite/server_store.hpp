@@ -17,6 +17,7 @@
 #include <incsync/codec.hpp>
 #include <incsync/delta.hpp>
 #include <incsync/detail/commit_clock.hpp>
+#include <incsync/detail/store_rules.hpp>
 #include <incsync/sqlite/detail/connection.hpp>
 #include <incsync/sqlite/detail/server_schema.hpp>
 #include <incsync/store.hpp>
@@ -54,7 +55,9 @@ struct server_store_options {
 
 namespace detail {
 
-inline constexpr std::int64_t global_partition = std::numeric_limits<std::int64_t>::min();
+using incsync::detail::global_partition;
+using incsync::detail::in_view;
+using incsync::detail::partition_of;
 
 /// Per-member versions as stored: 8 bytes little-endian each.
 template <std::size_t N>
@@ -187,7 +190,7 @@ public:
             std::array<version_t, member_count<E>> versions;
             versions.fill(s.version);
             auto rec = make_record(std::move(v));
-            if (auto r = put_row<E>(w, rec->value.id, partition_of(rec->value), s.version, s.version, {}, rec->json, versions); !r)
+            if (auto r = put_row<E>(w, rec->value.id, detail::partition_of(rec->value), s.version, s.version, {}, rec->json, versions); !r)
                 return r.error();
             const change c{s.version, entity_type_name<E>, rec->value.id, store_of(rec->value), change_type::create,
                            member_set::first(member_count<E>), s.at};
@@ -204,16 +207,15 @@ public:
             if (!*found || (*found)->deleted) return error::not_found;
             auto& row = **found;
             const E& old = row.current->value;
-            E next = old;
-            assign_members(next, value, members - fixed_members<E>());
-            if (partition_of(next) != row.partition) return error_info(error::immutable_member, "store_id");
-            member_set changed = diff(old, next);
+            auto updated = incsync::detail::updated_record(old, value, members);
+            if (!updated) return updated.error();
+            auto& [next, changed] = *updated;
             if (changed.empty())
                 return commit<E>{{row.version, entity_type_name<E>, id, store_of(old), change_type::update, {}, old.updated_at},
                                  row.current};
             const auto s = stamp();
             next.updated_at = s.at;
-            changed.set(updated_at_index<E>);
+            changed.set(incsync::detail::updated_at_index<E>);
             for (std::size_t i = 0; i < member_count<E>; ++i)
                 if (changed.test(i)) row.member_versions[i] = s.version;
             auto rec = make_record(std::move(next));
@@ -268,7 +270,7 @@ public:
             auto row = s.step("list records");
             if (!row) return row.error();
             if (!*row) break;
-            if (!in_view<E>(s.integer(1), store)) continue;
+            if (!detail::in_view<E>(s.integer(1), store)) continue;
             auto rec = decode<E>(s.text(0));
             if (!rec) return rec.error();
             out.push_back(std::move(*rec));
@@ -290,15 +292,11 @@ public:
         if (!tx) return tx.error();
         const std::string_view type = entity_type_name<E>;
         {
-            auto u = r.type_info.start();
-            r.type_info.bind(1, type);
-            auto row = r.type_info.step("read the retention horizon");
-            if (!row) return row.error();
-            if (*row) {
-                if (q.after > 0 && q.after < static_cast<version_t>(r.type_info.integer(0)))
-                    return error_info(error::resync_required, "tombstones after this cursor were purged");
-                page.retention_horizon = timestamp{r.type_info.integer(1)};
-            }
+            auto purged = purge_state(r, type);
+            if (!purged) return purged.error();
+            if (q.after > 0 && q.after < purged->first)
+                return error_info(error::resync_required, "tombstones after this cursor were purged");
+            page.retention_horizon = purged->second;
         }
         // Each partition of the view (global, the store's) in version order,
         // at most `limit` entries each, merged; one more tells if there is more.
@@ -373,12 +371,9 @@ public:
         if (!high) return high.error();
         const auto [high_water, log_horizon] = *high;
         if (t < log_horizon) {
-            auto u = r.type_info.start();
-            r.type_info.bind(1, entity_type_name<E>);
-            auto row = r.type_info.step("read the retention horizon");
-            if (!row) return row.error();
-            if (*row && r.type_info.integer(0) > 0)
-                return error_info(error::resync_required, "since is older than the retention horizon");
+            auto purged = purge_state(r, entity_type_name<E>);
+            if (!purged) return purged.error();
+            if (purged->first > 0) return error_info(error::resync_required, "since is older than the retention horizon");
             return version_t{0}; // nothing of E was purged: a full resend is exact
         }
         {
@@ -425,11 +420,9 @@ public:
             if (entity_scope<E> != scope::store) check(detail::global_partition);
             if (entity_scope<E> != scope::global && store) check(*store);
             if (!changed) {
-                auto u = r.type_info.start();
-                r.type_info.bind(1, entity_type_name<E>);
-                auto row = r.type_info.step("read the retention horizon");
-                if (!row) failed = row.error();
-                else changed = *row && after < static_cast<version_t>(r.type_info.integer(0));
+                auto purged = purge_state(r, entity_type_name<E>);
+                if (!purged) failed = purged.error();
+                else changed = after < purged->first;
             }
             if (changed) out.types.push_back(entity_type_name<E>);
         });
@@ -537,29 +530,6 @@ private:
         auto conn = borrow();
         if (!conn) return conn.error();
         return {};
-    }
-
-    template <entity E>
-    static constexpr std::size_t updated_at_index = member_index<E>("updated_at");
-
-    template <entity E>
-    static constexpr member_set fixed_members()
-    {
-        return member_set{}.set(member_index<E>("id")).set(updated_at_index<E>);
-    }
-
-    template <entity E>
-    static std::int64_t partition_of(const E& v) noexcept
-    {
-        return store_of(v).value_or(detail::global_partition);
-    }
-
-    template <entity E>
-    static bool in_view(std::int64_t partition, std::optional<std::int64_t> store) noexcept
-    {
-        if constexpr (entity_scope<E> == scope::global) return true;
-        else if constexpr (entity_scope<E> == scope::store) return !store || partition == *store;
-        else return !store || partition == detail::global_partition || partition == *store;
     }
 
     template <entity E>
@@ -724,6 +694,18 @@ private:
         std::lock_guard g(stamp_mutex_);
         const timestamp now = clock_.observe();
         return in_flight_ ? timestamp{in_flight_ - 1} : now;
+    }
+
+    /// The type's newest purged tombstone (older cursors resync) and the
+    /// purge cutoff that set it; (0, epoch start) if nothing was purged.
+    static result<std::pair<version_t, timestamp>> purge_state(detail::reader& r, std::string_view type)
+    {
+        auto u = r.type_info.start();
+        r.type_info.bind(1, type);
+        auto row = r.type_info.step("read the retention horizon");
+        if (!row) return row.error();
+        if (!*row) return std::pair{version_t{0}, timestamp{}};
+        return std::pair{static_cast<version_t>(r.type_info.integer(0)), timestamp{r.type_info.integer(1)}};
     }
 
     /// The snapshot's high-water mark and change-log horizon.
