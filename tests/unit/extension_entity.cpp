@@ -4,11 +4,14 @@
 #ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
 #endif
+#include <incsync/sqlite/server_store.hpp>
 #include <incsync.hpp>
 #include <incsync/testing/conformance.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include "backends.hpp"
 
 namespace shop {
 
@@ -94,6 +97,36 @@ BOOST_AUTO_TEST_CASE(conformance_kit_runs_on_a_new_type)
     store_t store;
     const auto report = testing::check_convergence(store, {.seed = 13, .operations_per_writer = 800});
     BOOST_TEST(report.passed(), report.summary());
+}
+
+BOOST_AUTO_TEST_CASE(a_store_file_takes_a_new_type_without_migration)
+{
+    // A POS server store file, reopened by a build whose entity list gained
+    // gift cards: same file, same epoch, old records and cursors intact.
+    backends::temp_dir dir;
+    const auto path = dir.file("pos.sqlite3");
+    std::string cursor;
+    std::uint64_t epoch = 0;
+    {
+        auto before = incsync::sqlite::server_store<incsync::entity_list<incsync::pos::product>>::open(path);
+        BOOST_REQUIRE(before.has_value());
+        incsync::pos::product p;
+        p.name = "Espresso";
+        BOOST_REQUIRE((*before)->create(p).has_value());
+        cursor = pull<incsync::pos::product>(**before, {"", std::nullopt, 10})->next_since;
+        epoch = (*before)->epoch();
+    }
+    auto after = incsync::sqlite::server_store<shop_entities>::open(path);
+    BOOST_REQUIRE_MESSAGE(after.has_value(), (after ? std::string() : after.error().message()));
+    BOOST_TEST((*after)->epoch() == epoch);
+    BOOST_TEST(pull<incsync::pos::product>(**after, {cursor, std::nullopt, 10}).has_value());
+    shop::gift_card c;
+    c.store_id = 1;
+    c.code = "B";
+    auto created = (*after)->create(c);
+    BOOST_REQUIRE(created.has_value());
+    BOOST_TEST(created->change.version == 2u);
+    BOOST_TEST(pull<shop::gift_card>(**after, {"", 1, 10})->page.changes.size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
