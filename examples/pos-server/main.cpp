@@ -45,6 +45,7 @@ struct config {
     unsigned short port = 8080;
     std::string db = ":memory:";
     incsync::sqlite::durability durability = incsync::sqlite::durability::full;
+    std::chrono::hours retention{24 * 30};
     bool demo_data = false;
     bool quiet = false;
     std::size_t demo_products = 300;
@@ -62,6 +63,8 @@ constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
   --durability full|normal full (default): each write is fsynced before it is
                            acknowledged; normal: fsync at checkpoints only (a
                            power cut may lose the last writes; kill -9 never does)
+  --retention-days N       keep tombstones and change-log entries N days (default
+                           30); a register whose cursor is older reloads that type
   --admin-token T          a token that may write (repeatable)
   --register-token T:ID    a cash-register token bound to store ID (repeatable)
   --config FILE            tokens from a file: lines "admin T" or "register T ID"
@@ -144,6 +147,10 @@ std::optional<config> parse_args(int argc, char** argv)
             } else if (arg == "--db") {
                 if (v->empty()) return fail("empty path");
                 c.db = *v;
+            } else if (arg == "--retention-days") {
+                auto n = to_int(*v);
+                if (!n || *n < 1 || *n > 36500) return fail("bad day count");
+                c.retention = std::chrono::hours(24 * *n);
             } else if (arg == "--durability") {
                 if (*v == "full") c.durability = incsync::sqlite::durability::full;
                 else if (*v == "normal") c.durability = incsync::sqlite::durability::normal;
@@ -275,10 +282,10 @@ int main(int argc, char** argv)
     for (const auto& [t, store] : c.register_tokens) c.server.api.tokens.add_register(t, store);
 
     if (c.db == ":memory:") {
-        incsync::memory::server_store<incsync::pos::entities> store;
+        incsync::memory::server_store<incsync::pos::entities> store({.retention = c.retention});
         return serve(store, c);
     }
-    auto store = incsync::sqlite::server_store<incsync::pos::entities>::open(c.db, {.sync = c.durability});
+    auto store = incsync::sqlite::server_store<incsync::pos::entities>::open(c.db, {.retention = c.retention, .sync = c.durability});
     if (!store) {
         std::cerr << "incsync-pos-server: " << store.error().message() << '\n';
         return 1;

@@ -19,6 +19,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -287,6 +288,33 @@ BOOST_AUTO_TEST_CASE(a_register_killed_mid_catch_up_is_never_ahead_of_its_data_a
     });
     server->signal(SIGTERM);
     BOOST_TEST(server->wait(op_timeout).value_or(-1) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(files_that_cannot_be_used_stop_the_programs_at_start_with_a_clear_message)
+{
+    temp_dir dir;
+    {
+        std::ofstream(dir.file("notes.txt")) << std::string(4096, 'x');
+    }
+    child_process server({INCSYNC_POS_SERVER_EXE, "--port", "0", "--db", dir.file("notes.txt")}, dir.file("server.log"));
+    BOOST_TEST(server.wait(op_timeout).value_or(-1) == 1);
+    BOOST_TEST(server.output().find("notes.txt cannot be used as a database: file is not a database") != std::string::npos,
+               server.output());
+
+    // A server store given to a register, and a directory that does not exist.
+    {
+        auto s = incsync::sqlite::server_store<incsync::pos::entities>::open(dir.file("pos.sqlite3"));
+        BOOST_TEST_REQUIRE(s.has_value());
+    }
+    child_process till({INCSYNC_POS_CLIENT_EXE, "--token", "t", "--store-id", "1", "--db", dir.file("pos.sqlite3")},
+                       dir.file("till.log"));
+    BOOST_TEST(till.wait(op_timeout).value_or(-1) == 2);
+    BOOST_TEST(till.output().find("is not an incsync client replica: it is an incsync server store") != std::string::npos,
+               till.output());
+    child_process nowhere({INCSYNC_POS_SERVER_EXE, "--port", "0", "--db", dir.file("no/such/dir/pos.sqlite3")},
+                          dir.file("nowhere.log"));
+    BOOST_TEST(nowhere.wait(op_timeout).value_or(-1) == 1);
+    BOOST_TEST(nowhere.output().find("cannot open") != std::string::npos, nowhere.output());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

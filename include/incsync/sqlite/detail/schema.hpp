@@ -46,7 +46,7 @@ inline result<int> migrate(connection& c, const schema& s, const std::string& pa
 {
     auto what = [&](const char* problem) { return path + " " + problem; };
     auto version = c.query_integer("PRAGMA user_version", "read the schema version");
-    if (!version) return failure(what("cannot be read as a database"), version.error().detail);
+    if (!version) return failure(what("cannot be read as a database"), sqlite3_errmsg(c.handle()));
     auto app = c.query_integer("PRAGMA application_id", "read the application id");
     if (!app) return app.error();
     auto tables = c.query_integer("SELECT count(*) FROM sqlite_schema", "list tables");
@@ -81,7 +81,7 @@ inline result<int> migrate(connection& c, const schema& s, const std::string& pa
 inline result<void> configure_writer(connection& c, durability d, const std::string& path)
 {
     auto mode = c.query_text("PRAGMA journal_mode = WAL", "switch to WAL");
-    if (!mode) return failure(path + " cannot be used as a database", mode.error().detail);
+    if (!mode) return failure(path + " cannot be used as a database", sqlite3_errmsg(c.handle()));
     if (*mode != "wal" && *mode != "memory") return failure("switch to WAL", "journal mode stays " + *mode);
     return c.exec(d == durability::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
                   "set synchronous");
