@@ -155,8 +155,7 @@ std::optional<config> parse_args(int argc, char** argv)
                 if (*v == "full") c.durability = incsync::sqlite::durability::full;
                 else if (*v == "normal") c.durability = incsync::sqlite::durability::normal;
                 else return fail("expected full or normal");
-            }
-            else if (arg == "--admin-token") {
+            } else if (arg == "--admin-token") {
                 if (v->empty()) return fail("empty token");
                 c.admin_tokens.emplace_back(*v);
             } else if (arg == "--register-token") {

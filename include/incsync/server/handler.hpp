@@ -44,6 +44,10 @@ struct handler_options {
     /// Called after every committed (non-noop) write, before its response is
     /// built: the notification hub hooks in here.
     std::function<void(const change&)> on_commit;
+    /// Where a failure the client only sees as `internal_error` is reported
+    /// with its cause (a storage error: which file, "database or disk is
+    /// full"). The Beast server points it at its own log when unset.
+    std::function<void(std::string_view)> log;
 };
 
 /// Builds a JSON response.
@@ -130,6 +134,15 @@ public:
     token_table& tokens() noexcept { return options_.tokens; }
 
 private:
+    /// The error's response; an internal one is logged with its cause first,
+    /// since the response does not carry it.
+    response failure(const error_info& e) const
+    {
+        const bool internal = e.code.category() != error_category() || e == error::storage_failure;
+        if (internal && options_.log) options_.log("internal error: " + e.message());
+        return error_response(e);
+    }
+
     static constexpr std::string_view api_prefix = "/api/v1/";
     static constexpr std::string_view sync_prefix = "sync/";
     static constexpr std::int64_t max_wait_seconds = 60;
@@ -164,7 +177,7 @@ private:
                         std::optional<long_poll>* wait, std::string& buffer)
     {
         auto store_id = store_param(t);
-        if (!store_id) return error_response(store_id.error());
+        if (!store_id) return failure(store_id.error());
         if (who.role == role::cash_register && *store_id && *store_id != who.store_id)
             return error_response(http::status::forbidden, "forbidden", "this token is for another store");
         if (what == "check") {
@@ -176,7 +189,7 @@ private:
                 seconds = *v;
             }
             auto r = check(store_, t.get("since").value_or(""), *store_id);
-            if (!r) return error_response(r.error());
+            if (!r) return failure(r.error());
             if (wait && seconds > 0 && r->changed.types.empty())
                 *wait = long_poll{*store_id, std::chrono::seconds(seconds)};
             std::string body;
@@ -214,7 +227,7 @@ private:
                 return error_response(http::status::bad_request, "bad_request", "delta must be true or false");
         }
         auto r = pull<E>(store_, {t.get("since").value_or(""), store_id, limit});
-        if (!r) return error_response(r.error());
+        if (!r) return failure(r.error());
         wire::append_pull_response(body, *r, delta);
         return json_response(http::status::ok, std::move(body));
     }
@@ -243,9 +256,9 @@ private:
     {
         if (req.method() == http::verb::get) {
             auto store_id = store_param(t);
-            if (!store_id) return error_response(store_id.error());
+            if (!store_id) return failure(store_id.error());
             auto rows = store_.template list<E>(*store_id);
-            if (!rows) return error_response(rows.error());
+            if (!rows) return failure(rows.error());
             std::string body = "[";
             for (std::size_t i = 0; i < rows->size(); ++i) {
                 if (i) body.push_back(',');
@@ -256,9 +269,9 @@ private:
         }
         if (req.method() != http::verb::post) return method_not_allowed("GET, POST");
         auto obj = body_object(req);
-        if (!obj) return error_response(obj.error());
+        if (!obj) return failure(obj.error());
         auto value = from_json<E>(*obj, create_decode);
-        if (!value) return error_response(value.error());
+        if (!value) return failure(value.error());
         return committed(store_.template create<E>(*value), http::status::created);
     }
 
@@ -270,28 +283,28 @@ private:
         switch (req.method()) {
         case http::verb::get: {
             auto r = store_.template get<E>(*id);
-            if (!r) return error_response(r.error());
+            if (!r) return failure(r.error());
             return json_response(http::status::ok, (*r)->json);
         }
         case http::verb::patch: {
             auto obj = body_object(req);
-            if (!obj) return error_response(obj.error());
+            if (!obj) return failure(obj.error());
             E changes{};
             auto members = decode_members(changes, *obj, strict_decode);
-            if (!members) return error_response(members.error());
+            if (!members) return failure(members.error());
             return committed(store_.template update<E>(*id, changes, *members), http::status::ok);
         }
         case http::verb::put: {
             auto obj = body_object(req);
-            if (!obj) return error_response(obj.error());
+            if (!obj) return failure(obj.error());
             auto value = from_json<E>(*obj, create_decode);
-            if (!value) return error_response(value.error());
+            if (!value) return failure(value.error());
             return committed(store_.template update<E>(*id, *value, member_set::first(member_count<E>)),
                              http::status::ok);
         }
         case http::verb::delete_: {
             auto r = store_.template remove<E>(*id);
-            if (!r) return error_response(r.error());
+            if (!r) return failure(r.error());
             if constexpr (has_image<E>)
                 if (options_.images)
                     // The record is gone either way; an image left behind is
@@ -320,7 +333,7 @@ private:
         }
         if (req.method() == http::verb::get) {
             auto found = options_.images->get(entity_type_name<E>, *id, rendition);
-            if (!found) return error_response(found.error());
+            if (!found) return failure(found.error());
             const image_ptr& img = *found;
             if (!img) return error_response(http::status::not_found, "not_found", "no image");
             const auto inm = req[http::field::if_none_match];
@@ -346,17 +359,17 @@ private:
         // One upload at a time: the version bump reads, then writes.
         std::lock_guard lock(image_mutex_);
         auto current = store_.template get<E>(*id);
-        if (!current) return error_response(current.error());
+        if (!current) return failure(current.error());
         if (!rendition.empty()) { // another size of the current image: no new version
             if (auto stored = options_.images->put(entity_type_name<E>, *id, rendition, std::move(img)); !stored)
-                return error_response(stored.error());
+                return failure(stored.error());
             return json_response(http::status::ok, (*current)->json);
         }
         E changes = (*current)->value;
         changes.image_url = std::string(api_prefix) + std::string(entity_path<E>) + '/' + std::to_string(*id) + "/image";
         changes.image_version += 1;
         if (auto stored = options_.images->put(entity_type_name<E>, *id, "", std::move(img)); !stored)
-            return error_response(stored.error());
+            return failure(stored.error());
         member_set members;
         members.set(member_index<E>("image_url"));
         members.set(member_index<E>("image_version"));
@@ -366,7 +379,7 @@ private:
     template <entity E>
     response committed(const result<commit<E>>& r, http::status status)
     {
-        if (!r) return error_response(r.error());
+        if (!r) return failure(r.error());
         if (!r->is_noop()) notify(r->change);
         return json_response(status, r->record->json);
     }

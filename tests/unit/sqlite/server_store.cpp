@@ -269,6 +269,8 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_a_500_error_to_the_admin_and_changes_nothing
     server::handler_options o;
     o.tokens.add_admin("adm");
     o.images = *images;
+    std::vector<std::string> logged;
+    o.log = [&](std::string_view line) { logged.emplace_back(line); };
     server::handler<store_t> api(*store, std::move(o));
     auto call = [&](http::verb method, std::string target, std::string body) {
         server::request req{method, target, 11};
@@ -285,6 +287,10 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_a_500_error_to_the_admin_and_changes_nothing
     BOOST_TEST(refused.result_int() == 500u);
     BOOST_TEST(refused.body() == R"({"error":{"code":"internal_error","message":"internal server error"}})");
     BOOST_TEST(image.result_int() == 500u);
+    // The admin sees internal_error; the operator's log has the cause.
+    BOOST_REQUIRE_EQUAL(logged.size(), 2u);
+    BOOST_TEST(contains(logged[0], "internal error: storage failure"));
+    BOOST_TEST(contains(logged[0], "database or disk is full"));
     BOOST_TEST(store->get<product>(1).value()->value.image_version == 0); // no version without its image
     BOOST_TEST(*store->high_water() == 1u);
     BOOST_TEST(call(http::verb::post, "/api/v1/products", R"({"name":"B"})").result_int() == 201u);

@@ -51,6 +51,7 @@ private:
             self->hub().publish(c);
             if (next) next(c);
         };
+        if (!o.api.log) o.api.log = o.log;
         return o;
     }
 };
