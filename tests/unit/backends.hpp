@@ -13,44 +13,18 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
+#include "temp_dir.hpp"
+
 #include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <tuple>
-#include <unistd.h>
 #include <vector>
 
 namespace backends {
 
 using entities = incsync::pos::entities;
 inline constexpr std::chrono::microseconds default_retention = std::chrono::hours(24 * 30);
-
-/// A fresh directory under the system's temp directory, removed with everything in it.
-class temp_dir {
-public:
-    temp_dir()
-    {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path()
-              / ("incsync-unit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-    const std::filesystem::path& path() const noexcept { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 struct memory_backend {
     using server_type = incsync::memory::server_store<entities>;

@@ -11,7 +11,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "backends.hpp"
+#include "temp_dir.hpp"
 
 namespace shop {
 

@@ -8,7 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "backends.hpp"
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <iostream>

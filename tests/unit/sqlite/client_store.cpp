@@ -10,7 +10,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "../backends.hpp"
+#include "../temp_dir.hpp"
 #include "fault_vfs.hpp"
 
 #include <incsync/hub.hpp>

@@ -15,7 +15,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "../backends.hpp"
+#include "../temp_dir.hpp"
 #include "../fixtures.hpp"
 #include "fault_vfs.hpp"
 
