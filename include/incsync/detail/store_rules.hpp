@@ -5,10 +5,13 @@
 #ifndef INCSYNC_DETAIL_STORE_RULES_HPP
 #define INCSYNC_DETAIL_STORE_RULES_HPP
 
+#include <incsync/change.hpp>
 #include <incsync/delta.hpp>
 #include <incsync/entity.hpp>
 #include <incsync/error.hpp>
+#include <incsync/store.hpp>
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -57,6 +60,43 @@ result<std::pair<E, member_set>> updated_record(const E& old, const E& value, me
     if (partition_of(next) != partition_of(old)) return error_info(error::immutable_member, "store_id");
     member_set changed = diff(old, next);
     return std::pair{std::move(next), changed};
+}
+
+/// What an update that changed nothing returns: the record as it is, at its
+/// current version, with no members changed (not logged, not notified).
+template <entity E>
+commit<E> unchanged(version_t version, std::int64_t id, const record_ptr<E>& current)
+{
+    const E& v = current->value;
+    return commit<E>{{version, entity_type_name<E>, id, store_of(v), change_type::update, {}, v.updated_at}, current};
+}
+
+/// An update committed at `version`: `changed` gains `updated_at`, and each
+/// changed member's last-change version moves to `version`.
+template <entity E, std::size_t N>
+void mark_changed(member_set& changed, std::array<version_t, N>& member_versions, version_t version) noexcept
+{
+    changed.set(updated_at_index<E>);
+    for (std::size_t i = 0; i < N; ++i)
+        if (changed.test(i)) member_versions[i] = version;
+}
+
+/// A page entry as a reader whose last complete view is at `base` needs it:
+/// a create if the record was created after `base`, else an update naming
+/// the members changed after `base`.
+template <entity E, std::size_t N>
+change_entry<E> entry_since(version_t version, record_ptr<E> record, version_t created,
+                            const std::array<version_t, N>& member_versions, version_t base)
+{
+    change_entry<E> e{version, std::move(record), change_type::update, {}};
+    if (created > base) {
+        e.type = change_type::create;
+        e.changed = member_set::first(N);
+    } else {
+        for (std::size_t i = 0; i < N; ++i)
+            if (member_versions[i] > base) e.changed.set(i);
+    }
+    return e;
 }
 
 } // namespace incsync::detail

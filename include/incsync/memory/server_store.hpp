@@ -136,14 +136,10 @@ public:
             auto updated = incsync::detail::updated_record(old, value, members);
             if (!updated) return updated.error();
             auto& [next, changed] = *updated;
-            if (changed.empty())
-                return commit<E>{{row.version, entity_type_name<E>, id, store_of(old), change_type::update, {}, old.updated_at},
-                                 row.current};
+            if (changed.empty()) return incsync::detail::unchanged<E>(row.version, id, row.current);
             const auto s = stamp();
             next.updated_at = s.at;
-            changed.set(incsync::detail::updated_at_index<E>);
-            for (std::size_t i = 0; i < member_count<E>; ++i)
-                if (changed.test(i)) row.member_versions[i] = s.version;
+            incsync::detail::mark_changed<E>(changed, row.member_versions, s.version);
             const change c{s.version, entity_type_name<E>, id, store_of(next), change_type::update, changed, s.at};
             row.current = make_record(std::move(next));
             move_in_index(t, row, id, s.version);
@@ -230,15 +226,7 @@ public:
                 page.deleted.push_back({id, row.deleted_at, version});
                 continue;
             }
-            change_entry<E> e{version, row.current, change_type::update, {}};
-            if (row.created > q.base) {
-                e.type = change_type::create;
-                e.changed = member_set::first(member_count<E>);
-            } else {
-                for (std::size_t i = 0; i < member_count<E>; ++i)
-                    if (row.member_versions[i] > q.base) e.changed.set(i);
-            }
-            page.changes.push_back(std::move(e));
+            page.changes.push_back(incsync::detail::entry_since(version, row.current, row.created, row.member_versions, q.base));
         }
         for (std::size_t k = 0; k < n; ++k) page.has_more = page.has_more || pos[k] != end[k];
         page.next = page.has_more ? last : std::max(q.after, version_.load(std::memory_order_acquire));

@@ -210,14 +210,10 @@ public:
             auto updated = incsync::detail::updated_record(old, value, members);
             if (!updated) return updated.error();
             auto& [next, changed] = *updated;
-            if (changed.empty())
-                return commit<E>{{row.version, entity_type_name<E>, id, store_of(old), change_type::update, {}, old.updated_at},
-                                 row.current};
+            if (changed.empty()) return incsync::detail::unchanged<E>(row.version, id, row.current);
             const auto s = stamp();
             next.updated_at = s.at;
-            changed.set(incsync::detail::updated_at_index<E>);
-            for (std::size_t i = 0; i < member_count<E>; ++i)
-                if (changed.test(i)) row.member_versions[i] = s.version;
+            incsync::detail::mark_changed<E>(changed, row.member_versions, s.version);
             auto rec = make_record(std::move(next));
             if (auto r = put_row<E>(w, id, row.partition, s.version, row.created, {}, rec->json, row.member_versions); !r)
                 return r.error();
@@ -285,11 +281,9 @@ public:
         const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, max_page_limit);
         change_page<E> page;
         page.server_time = server_time(); // before the snapshot: see the header comment
-        auto conn = borrow();
-        if (!conn) return conn.error();
-        detail::reader& r = **conn;
-        auto tx = detail::transaction::begin(r.db, detail::transaction::kind::deferred);
-        if (!tx) return tx.error();
+        auto snap = snapshot();
+        if (!snap) return snap.error();
+        detail::reader& r = *snap->conn;
         const std::string_view type = entity_type_name<E>;
         {
             auto purged = purge_state(r, type);
@@ -340,20 +334,10 @@ public:
             }
             auto rec = decode<E>(std::move(e.body));
             if (!rec) return rec.error();
-            change_entry<E> c{e.version, std::move(*rec), change_type::update, {}};
-            if (e.created > q.base) {
-                c.type = change_type::create;
-                c.changed = member_set::first(member_count<E>);
-            } else {
-                const auto versions = detail::decode_versions<member_count<E>>(e.versions);
-                for (std::size_t i = 0; i < member_count<E>; ++i)
-                    if (versions[i] > q.base) c.changed.set(i);
-            }
-            page.changes.push_back(std::move(c));
+            page.changes.push_back(incsync::detail::entry_since(
+                e.version, std::move(*rec), e.created, detail::decode_versions<member_count<E>>(e.versions), q.base));
         }
-        auto high = snapshot_high_water(r);
-        if (!high) return high.error();
-        page.next = page.has_more ? entries.back().version : std::max(q.after, high->first);
+        page.next = page.has_more ? entries.back().version : std::max(q.after, snap->high.first);
         page.high_water = page.next;
         return page;
     }
@@ -362,14 +346,10 @@ public:
     result<version_t> version_at(timestamp t) const
     {
         if (t > clock_.observe()) return error::since_in_future;
-        auto conn = borrow();
-        if (!conn) return conn.error();
-        detail::reader& r = **conn;
-        auto tx = detail::transaction::begin(r.db, detail::transaction::kind::deferred);
-        if (!tx) return tx.error();
-        auto high = snapshot_high_water(r);
-        if (!high) return high.error();
-        const auto [high_water, log_horizon] = *high;
+        auto snap = snapshot();
+        if (!snap) return snap.error();
+        detail::reader& r = *snap->conn;
+        const auto [high_water, log_horizon] = snap->high;
         if (t < log_horizon) {
             auto purged = purge_state(r, entity_type_name<E>);
             if (!purged) return purged.error();
@@ -393,14 +373,10 @@ public:
     result<changed_types> changed_since(version_t after, std::optional<std::int64_t> store) const
     {
         changed_types out;
-        out.server_time = server_time();
-        auto conn = borrow();
-        if (!conn) return conn.error();
-        detail::reader& r = **conn;
-        auto tx = detail::transaction::begin(r.db, detail::transaction::kind::deferred);
-        if (!tx) return tx.error();
-        auto high = snapshot_high_water(r);
-        if (!high) return high.error();
+        out.server_time = server_time(); // before the snapshot: see the header comment
+        auto snap = snapshot();
+        if (!snap) return snap.error();
+        detail::reader& r = *snap->conn;
         result<void> failed;
         for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
             if (!failed) return;
@@ -427,7 +403,7 @@ public:
             if (changed) out.types.push_back(entity_type_name<E>);
         });
         if (!failed) return failed.error();
-        out.next = high->first;
+        out.next = snap->high.first;
         return out;
     }
 
@@ -708,14 +684,28 @@ private:
         return std::pair{static_cast<version_t>(r.type_info.integer(0)), timestamp{r.type_info.integer(1)}};
     }
 
-    /// The snapshot's high-water mark and change-log horizon.
-    static result<std::pair<version_t, timestamp>> snapshot_high_water(detail::reader& r)
+    /// A read connection in a read transaction: one consistent view across
+    /// several queries, started by reading the high-water mark and the
+    /// change-log horizon.
+    struct read_snapshot {
+        detail::reader_pool<detail::reader>::lease conn;
+        detail::transaction tx;
+        std::pair<version_t, timestamp> high; ///< high-water mark, change-log horizon
+    };
+
+    result<read_snapshot> snapshot() const
     {
+        auto conn = readers_.borrow();
+        if (!conn) return conn.error();
+        detail::reader& r = **conn;
+        auto tx = detail::transaction::begin(r.db, detail::transaction::kind::deferred);
+        if (!tx) return tx.error();
         auto u = r.state.start();
         auto row = r.state.step("read the high-water mark");
         if (!row) return row.error();
         if (!*row) return detail::failure("read the high-water mark", "the store state row is missing");
-        return std::pair{static_cast<version_t>(r.state.integer(0)), timestamp{r.state.integer(1)}};
+        std::pair high{static_cast<version_t>(r.state.integer(0)), timestamp{r.state.integer(1)}};
+        return read_snapshot{std::move(*conn), std::move(*tx), high};
     }
 
     auto borrow() const { return readers_.borrow(); }
