@@ -22,6 +22,8 @@
 #include <string>
 #include <thread>
 
+#include "../wait.hpp"
+
 namespace loopback {
 
 using namespace std::chrono_literals;
@@ -30,17 +32,7 @@ using replica_t = incsync::memory::client_store<incsync::pos::entities>;
 using transport_t = incsync::client::loopback_transport<server_t>;
 using client_t = incsync::client::sync_client<replica_t, transport_t>;
 
-/// Polls `pred` every millisecond until it holds or `timeout` passes.
-template <class Pred>
-bool wait_until(Pred&& pred, std::chrono::milliseconds timeout = 5s)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() >= deadline) return pred();
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
+using testwait::wait_until;
 
 /// A product with a name and a price (the fixtures' usual record).
 inline incsync::pos::product product_named(std::string name, std::int64_t price = 100)

@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "../temp_dir.hpp"
+#include "../wait.hpp"
 #include "fault_vfs.hpp"
 
 #include <incsync/hub.hpp>
@@ -40,17 +41,6 @@ product item(std::int64_t id, std::int64_t price, std::string name = "")
     p.name = name.empty() ? "P" + std::to_string(id) : std::move(name);
     p.price_cents = price;
     return p;
-}
-
-template <class Pred>
-bool wait_until(Pred&& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10))
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() >= deadline) return pred();
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
 }
 
 sync_state state_at(version_t v) { return {"product", timestamp{1700000000000000 + static_cast<std::int64_t>(v)}, v, "c" + std::to_string(v)}; }
@@ -195,11 +185,13 @@ BOOST_AUTO_TEST_CASE(a_full_disk_shows_in_the_client_status_and_sync_resumes_whe
                 if (t.entity_type == "product" && t.error) return t.error->kind;
             return incsync::client::error_kind::none;
         };
-        BOOST_TEST(wait_until([&] { return product_error() == incsync::client::error_kind::local_store; }));
+        BOOST_TEST(testwait::wait_until([&] { return product_error() == incsync::client::error_kind::local_store; },
+                                        std::chrono::seconds(10)));
         BOOST_TEST(replica->size<product>() == 0u);
         BOOST_TEST(!replica->state<product>().value());
         faults.disk_full = false;
-        BOOST_TEST(wait_until([&] { return replica->size<product>() == 5u && !client.status().has_error(); }));
+        BOOST_TEST(testwait::wait_until([&] { return replica->size<product>() == 5u && !client.status().has_error(); },
+                                        std::chrono::seconds(10)));
         client.stop();
     }
     faults.reset();
