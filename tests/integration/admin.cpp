@@ -6,9 +6,9 @@
 
 #include <boost/test/unit_test.hpp>
 
-using namespace it;
+namespace integration_admin_test {
 
-namespace {
+using namespace it;
 
 struct crud_case {
     std::string path;
@@ -20,8 +20,6 @@ struct crud_case {
 };
 
 std::string item(const crud_case& c, std::int64_t id) { return "/api/v1/" + c.path + "/" + std::to_string(id); }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(admin_suite, server_fixture)
 
@@ -226,3 +224,5 @@ BOOST_AUTO_TEST_CASE(unknown_paths_and_ids_get_404)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_admin_test

@@ -7,9 +7,9 @@
 
 #include <boost/test/unit_test.hpp>
 
-using namespace it;
+namespace integration_auth_test {
 
-namespace {
+using namespace it;
 
 struct seeded : server_fixture {
     seeded()
@@ -27,8 +27,6 @@ struct seeded : server_fixture {
 
     std::string product_url() const { return "/api/v1/products/" + std::to_string(product); }
 };
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(auth_suite, seeded)
 
@@ -193,3 +191,5 @@ BOOST_AUTO_TEST_CASE(a_register_may_read_product_images)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_auth_test

@@ -8,10 +8,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace integration_bad_input_test {
+
 using namespace it;
 using namespace std::string_literals;
-
-namespace {
 
 constexpr std::size_t body_limit = 4096;
 
@@ -49,8 +49,6 @@ void expect_error(const http_reply& r, unsigned status, std::string_view code)
     BOOST_TEST(r.is_error(code), r.body());
     BOOST_TEST(r.header("Content-Type") == "application/json");
 }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(bad_input_suite, small_limits)
 
@@ -213,3 +211,5 @@ BOOST_AUTO_TEST_CASE(a_request_cut_off_midway_changes_nothing)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_bad_input_test

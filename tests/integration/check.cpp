@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <future>
 
-using namespace it;
+namespace integration_check_test {
 
-namespace {
+using namespace it;
 
 std::vector<std::string> changed(const http_reply& r)
 {
@@ -26,8 +26,6 @@ std::vector<std::string> changed(const http_reply& r)
 std::string next_since(const http_reply& r) { return std::string(r.json().at("next_since").as_string()); }
 
 double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(check_suite, server_fixture)
 
@@ -142,3 +140,5 @@ BOOST_AUTO_TEST_CASE(waits_outside_zero_to_sixty_seconds_are_bad_requests)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_check_test

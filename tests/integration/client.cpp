@@ -1,12 +1,12 @@
 // The client against the real server over real sockets (Beast HTTP and
 // WebSocket), directly and through a proxy that cuts, delays and blocks.
 #include "harness.hpp"
-#include "proxy.hpp"
 
 #include <incsync/client/beast_transport.hpp>
 #include <incsync/client/sync_client.hpp>
 #include <incsync/client/sync_thread.hpp>
 #include <incsync/memory/client_store.hpp>
+#include <incsync/testing/tcp_proxy.hpp>
 
 #include <boost/asio/io_context.hpp>
 
@@ -14,12 +14,13 @@
 
 #include <random>
 
+namespace integration_client_test {
+
 using namespace it;
 using namespace incsync;
 using client::channel;
 using client::error_kind;
-
-namespace {
+using testing::tcp_proxy;
 
 using replica_t = memory::client_store<pos::entities>;
 using client_t = client::sync_client<replica_t, client::beast_transport>;
@@ -119,8 +120,6 @@ void random_writes(http_client& admin, std::mt19937_64& rng, int count, const st
 
 /// The server of these tests: no rate limit (the admin writer is fast).
 void unlimited(incsync::beast::server_options& o) { o.rate = {}; }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(client_suite)
 
@@ -325,3 +324,5 @@ BOOST_AUTO_TEST_CASE(readme_register_client_snippet)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_client_test

@@ -6,11 +6,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace integration_connection_test {
+
 using namespace it;
 
-namespace {
 const std::string auth = "Authorization: Bearer admin-token\r\n";
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(connection_suite, server_fixture)
 
@@ -121,3 +121,5 @@ BOOST_AUTO_TEST_CASE(an_idle_keep_alive_connection_is_closed_after_the_idle_time
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_connection_test

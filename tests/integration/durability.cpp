@@ -25,11 +25,11 @@
 #include <random>
 #include <thread>
 
+namespace integration_durability_test {
+
 #if defined(INCSYNC_POS_SERVER_EXE) && defined(INCSYNC_POS_CLIENT_EXE)
 
 using namespace it;
-
-namespace {
 
 std::unique_ptr<child_process> start_server(const temp_dir& dir, const std::string& db, int run,
                                             std::vector<std::string> extra = {})
@@ -142,8 +142,6 @@ void check_acknowledged_writes(std::uint16_t port, acknowledged& acks)
         if (!acks.products.contains(id)) acks.products[id] = name;
     acks.unsure_create = false;
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(durability_suite)
 
@@ -320,3 +318,5 @@ BOOST_AUTO_TEST_CASE(files_that_cannot_be_used_stop_the_programs_at_start_with_a
 BOOST_AUTO_TEST_SUITE_END()
 
 #endif
+
+} // namespace integration_durability_test

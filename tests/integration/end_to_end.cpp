@@ -16,11 +16,11 @@
 #include <random>
 #include <sstream>
 
+namespace integration_end_to_end_test {
+
 #if defined(INCSYNC_POS_SERVER_EXE) && defined(INCSYNC_POS_CLIENT_EXE)
 
 using namespace it;
-
-namespace {
 
 const std::vector<std::string_view>& paths()
 {
@@ -138,8 +138,6 @@ void random_writes(std::uint16_t port, std::mt19937_64& rng, int count)
     }
 }
 
-} // namespace
-
 BOOST_AUTO_TEST_SUITE(end_to_end_suite)
 
 BOOST_AUTO_TEST_CASE(registers_converge_through_writes_and_a_server_killed_and_restarted)
@@ -217,3 +215,5 @@ BOOST_AUTO_TEST_CASE(a_once_client_exits_zero_when_synced_and_nonzero_when_refus
 BOOST_AUTO_TEST_SUITE_END()
 
 #endif
+
+} // namespace integration_end_to_end_test

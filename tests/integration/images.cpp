@@ -9,17 +9,15 @@
 
 #include <cstdio>
 
-using namespace it;
+namespace integration_images_test {
 
-namespace {
+using namespace it;
 
 http_reply upload(http_client& c, std::string target, std::string bytes, std::string_view type = "image/png")
 {
     return c.send(http::verb::put, std::move(target), std::move(bytes), admin_token,
                   {{"Content-Type", std::string(type)}});
 }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(images_suite, server_fixture)
 
@@ -128,7 +126,6 @@ BOOST_AUTO_TEST_SUITE_END()
 // Image uploads have their own size limit, above the JSON body limit.
 BOOST_AUTO_TEST_SUITE(image_limit_suite)
 
-namespace {
 struct image_limits : server_fixture {
     image_limits()
         : server_fixture([](auto& o) {
@@ -141,7 +138,6 @@ struct image_limits : server_fixture {
     }
     std::string url;
 };
-} // namespace
 
 // The body limit depends on the target: an image upload may be larger than
 // a JSON body (Beast checks Content-Length when the header completes).
@@ -189,3 +185,5 @@ BOOST_FIXTURE_TEST_CASE(an_image_over_its_own_limit_is_413, image_limits)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_images_test

@@ -10,9 +10,9 @@
 
 #include <map>
 
-using namespace it;
+namespace integration_pull_test {
 
-namespace {
+using namespace it;
 
 const std::set<std::string> pull_members{"entity_type", "changes",     "deleted", "next_since",
                                          "has_more",    "server_time", "version", "retention_horizon"};
@@ -62,8 +62,6 @@ full_pull pull_all(http_client& c, const std::string& base, std::size_t limit)
     out.cursor = since;
     return out;
 }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(pull_suite, server_fixture)
 
@@ -364,3 +362,5 @@ BOOST_AUTO_TEST_CASE(unknown_entity_types_are_bad_requests_and_unknown_paths_not
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_pull_test

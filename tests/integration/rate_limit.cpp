@@ -9,9 +9,9 @@
 
 #include <charconv>
 
-using namespace it;
+namespace integration_rate_limit_test {
 
-namespace {
+using namespace it;
 
 struct limited : server_fixture {
     limited() : server_fixture([](auto& o) { o.rate = {1, 3}; }) {}
@@ -24,8 +24,6 @@ long retry_after(const http_reply& r)
     auto [p, ec] = std::from_chars(h.data(), h.data() + h.size(), v);
     return ec == std::errc{} && p == h.data() + h.size() ? v : -1;
 }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(rate_limit_suite, limited)
 
@@ -66,3 +64,5 @@ BOOST_AUTO_TEST_CASE(upgrades_and_streams_count_against_the_same_bucket)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_rate_limit_test

@@ -8,9 +8,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-using namespace it;
+namespace integration_realtime_test {
 
-namespace {
+using namespace it;
 
 // Two io_context threads: connections on strands, publishers on other threads.
 struct two_threads : server_fixture {
@@ -31,8 +31,6 @@ void check_notification(const std::optional<json::object>& n, std::string_view t
     BOOST_TEST(n->at("version").is_int64());
     BOOST_TEST(n->at("seq") == json::value(seq));
 }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(realtime_suite, two_threads)
 
@@ -235,3 +233,5 @@ BOOST_AUTO_TEST_CASE(a_client_that_never_answers_pings_is_closed_as_dead)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_realtime_test

@@ -9,6 +9,8 @@
 
 #include <future>
 
+namespace integration_shutdown_test {
+
 using namespace it;
 
 BOOST_AUTO_TEST_SUITE(shutdown_suite)
@@ -64,3 +66,5 @@ BOOST_AUTO_TEST_CASE(stop_with_no_connections_finishes_at_once)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_shutdown_test

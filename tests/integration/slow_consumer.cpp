@@ -9,9 +9,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-using namespace it;
+namespace integration_slow_consumer_test {
 
-namespace {
+using namespace it;
 
 struct stream_summary {
     std::size_t notifications = 0;
@@ -39,8 +39,6 @@ stream_summary summarize(const std::vector<std::string>& messages)
     }
     return s;
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(slow_consumer_suite)
 
@@ -174,3 +172,5 @@ BOOST_AUTO_TEST_CASE(a_burst_beyond_the_outbox_is_coalesced_into_a_catch_up_with
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_slow_consumer_test

@@ -7,10 +7,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace integration_websocket_protocol_test {
+
 using namespace it;
 using namespace std::string_literals;
-
-namespace {
 
 constexpr std::string_view ws_target = "/ws/sync/1?store_id=1&token=till-1";
 
@@ -31,8 +31,6 @@ std::string upgrade_request(std::string_view target, std::string_view version = 
     if (!version.empty()) r += "Sec-WebSocket-Version: " + std::string(version) + "\r\n";
     return r + "\r\n";
 }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(websocket_protocol_suite, ws_server)
 
@@ -195,3 +193,5 @@ BOOST_AUTO_TEST_CASE(bytes_sent_right_after_the_upgrade_request_are_not_lost)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_websocket_protocol_test

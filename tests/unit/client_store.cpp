@@ -10,14 +10,14 @@
 #include <atomic>
 #include <thread>
 
+namespace unit_client_store_test {
+
 using namespace incsync;
 using pos::product;
 static_assert(client_store<backends::memory_backend::client_type>);
 static_assert(client_store<backends::sqlite_backend::client_type>);
 static_assert(client_image_store<backends::memory_backend::client_type>);
 static_assert(client_image_store<backends::sqlite_backend::client_type>);
-
-namespace {
 
 product item(std::int64_t id, std::int64_t price)
 {
@@ -32,8 +32,6 @@ sync_state state_at(version_t v)
 {
     return {"product", timestamp::now(), v, "cursor-" + std::to_string(v)};
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(client_store_suite)
 
@@ -172,3 +170,5 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(an_index_finds_by_member_and_follows_updates_delet
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_client_store_test

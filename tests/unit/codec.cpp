@@ -9,10 +9,10 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_codec_test {
+
 using namespace incsync;
 using pos::product;
-
-namespace {
 
 product espresso()
 {
@@ -27,8 +27,6 @@ product espresso()
     p.is_active = true;
     return p;
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(codec_suite)
 
@@ -136,3 +134,5 @@ BOOST_AUTO_TEST_CASE(decode_is_all_or_nothing)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_codec_test

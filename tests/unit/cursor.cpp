@@ -7,6 +7,8 @@
 
 #include <random>
 
+namespace unit_cursor_test {
+
 using namespace incsync;
 
 BOOST_AUTO_TEST_SUITE(cursor_suite)
@@ -60,3 +62,5 @@ BOOST_AUTO_TEST_CASE(since_is_empty_a_timestamp_or_a_cursor)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_cursor_test

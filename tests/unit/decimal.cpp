@@ -10,6 +10,8 @@
 #include <limits>
 #include <random>
 
+namespace unit_decimal_test {
+
 using incsync::decimal;
 
 BOOST_AUTO_TEST_SUITE(decimal_suite)
@@ -56,3 +58,5 @@ BOOST_AUTO_TEST_CASE(is_a_string_on_the_wire_never_a_float)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_decimal_test

@@ -10,6 +10,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_delta_test {
+
 using namespace incsync;
 using pos::product;
 
@@ -111,3 +113,5 @@ BOOST_AUTO_TEST_CASE(bad_delta_changes_nothing)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_delta_test

@@ -34,12 +34,12 @@ BOOST_DESCRIBE_STRUCT(gift_card, (), (id, updated_at, store_id, code, balance_ce
 INCSYNC_ENTITY(shop::gift_card, "gift_card", "gift-cards", store);
 // end::gift_card_traits[]
 
-namespace {
+namespace unit_extension_entity_test {
+
 // tag::gift_card_list[]
 using shop_entities = incsync::entity_list<incsync::pos::product, shop::gift_card>;
 // end::gift_card_list[]
 using store_t = incsync::memory::server_store<shop_entities>;
-} // namespace
 
 static_assert(incsync::entity<shop::gift_card>);
 static_assert(incsync::server_store<store_t>);
@@ -130,3 +130,5 @@ BOOST_AUTO_TEST_CASE(a_store_file_takes_a_new_type_without_migration)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_extension_entity_test

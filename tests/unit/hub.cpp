@@ -9,9 +9,9 @@
 #include <atomic>
 #include <thread>
 
-using namespace incsync;
+namespace unit_hub_test {
 
-namespace {
+using namespace incsync;
 
 struct recorder : subscriber {
     std::vector<notification_ptr> got;
@@ -25,8 +25,6 @@ notification_ptr note(std::optional<std::int64_t> store, version_t v)
 }
 
 std::string frame_text(const outbox::frame& f) { return std::string(f.prefix.view()) + f.body->body; }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(hub_suite)
 
@@ -162,3 +160,5 @@ BOOST_AUTO_TEST_CASE(concurrent_producers_lose_nothing_unaccounted)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_hub_test

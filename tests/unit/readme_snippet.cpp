@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <iostream>
 
+namespace unit_readme_snippet_test {
+
 namespace pos = incsync::pos;
 
 BOOST_AUTO_TEST_CASE(readme_five_minute_example)
@@ -44,8 +46,6 @@ BOOST_AUTO_TEST_CASE(readme_five_minute_example)
                       .set(incsync::member_index<pos::product>("updated_at")));
 }
 
-namespace {
-
 /// The README's "Durable stores" snippet, verbatim between the markers.
 int readme_durable_stores()
 {
@@ -67,8 +67,6 @@ int readme_durable_stores()
     return (*register1)->size<pos::product>() == 1 ? 0 : 2;
 }
 
-} // namespace
-
 BOOST_AUTO_TEST_CASE(readme_durable_stores_example)
 {
     backends::temp_dir dir;
@@ -85,3 +83,5 @@ BOOST_AUTO_TEST_CASE(readme_durable_stores_example)
     BOOST_REQUIRE(replica.has_value());
     BOOST_TEST((*replica)->size<pos::product>() == 1u);
 }
+
+} // namespace unit_readme_snippet_test

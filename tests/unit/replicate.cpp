@@ -8,6 +8,8 @@
 
 #include "backends.hpp"
 
+namespace unit_replicate_test {
+
 using namespace incsync;
 
 BOOST_AUTO_TEST_SUITE(replicate_suite)
@@ -67,3 +69,5 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(errors_are_returned_not_thrown, B, backends::all)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_replicate_test

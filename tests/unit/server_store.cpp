@@ -11,6 +11,8 @@
 
 #include <chrono>
 
+namespace unit_server_store_test {
+
 using namespace incsync;
 using fixtures::named;
 using fixtures::table_of;
@@ -18,8 +20,6 @@ using pos::product;
 using pos::setting;
 static_assert(server_store<backends::memory_backend::server_type>);
 static_assert(server_store<backends::sqlite_backend::server_type>);
-
-namespace {
 
 template <class E, class Store>
 pull_result<E> pull_ok(const Store& s, std::string_view since, std::optional<std::int64_t> store = {},
@@ -29,8 +29,6 @@ pull_result<E> pull_ok(const Store& s, std::string_view since, std::optional<std
     BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().message()));
     return std::move(*r);
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(server_store_suite)
 
@@ -325,3 +323,5 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(check_names_the_types_that_changed_for_a_view, B, 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_server_store_test

@@ -8,6 +8,8 @@
 
 #include <random>
 
+namespace unit_timestamp_test {
+
 using incsync::timestamp;
 
 BOOST_AUTO_TEST_SUITE(timestamp_suite)
@@ -74,3 +76,5 @@ BOOST_AUTO_TEST_CASE(converts_through_boost_json)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_timestamp_test

@@ -7,6 +7,8 @@
 
 #include <string>
 
+namespace unit_beast_http_session_test {
+
 using incsync::beast::detail::loggable_target;
 
 BOOST_AUTO_TEST_SUITE(beast_loggable_target)
@@ -30,3 +32,5 @@ BOOST_AUTO_TEST_CASE(other_targets_are_kept)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_beast_http_session_test

@@ -28,12 +28,12 @@ std::ostream& boost_test_print_type(std::ostream& os, opcode op)
 
 } // namespace incsync::beast::detail
 
+namespace unit_beast_websocket_frame_test {
+
 using namespace incsync::beast::detail;
 using namespace std::string_literals;
 using namespace std::string_view_literals;
 using status = parsed_frame::status;
-
-namespace {
 
 std::string hex(const std::array<std::uint8_t, 20>& d)
 {
@@ -102,8 +102,6 @@ std::uint16_t error_of(std::string buf, std::size_t max_payload = 1 << 20)
     BOOST_TEST(r.what == status::error);
     return r.error_code;
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(websocket_frame_suite)
 
@@ -437,3 +435,5 @@ BOOST_AUTO_TEST_CASE(close_payload_parses_and_validates)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_beast_websocket_frame_test

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <vector>
 
+namespace unit_client_backoff_test {
+
 using incsync::client::backoff;
 using ms = std::chrono::milliseconds;
 
@@ -39,3 +41,5 @@ BOOST_AUTO_TEST_CASE(waits_spread_over_the_whole_interval_so_reconnects_do_not_b
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_client_backoff_test

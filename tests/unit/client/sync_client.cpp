@@ -21,11 +21,11 @@
 #include <random>
 #include <set>
 
+namespace unit_client_sync_client_test {
+
 using namespace incsync;
 using namespace loopback;
 using client::error_kind;
-
-namespace {
 
 pos::table table_in(std::int64_t store, std::string name)
 {
@@ -57,8 +57,6 @@ bool all_match(const replica_t& r, const server_t& s, std::int64_t store)
     for_each_entity<pos::entities>([&]<class E>(std::type_identity<E>) { ok = ok && replica_matches<E>(r, s, store); });
     return ok;
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(sync_client_suite)
 
@@ -674,3 +672,5 @@ BOOST_AUTO_TEST_CASE(failing_downloads_are_retried_silently_and_shown_only_when_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_client_sync_client_test

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+namespace unit_detail_query_string_test {
+
 using incsync::detail::parse_target;
 
 BOOST_AUTO_TEST_SUITE(query_string_suite)
@@ -63,3 +65,5 @@ BOOST_AUTO_TEST_CASE(decoded_views_survive_a_move_and_many_parameters)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_detail_query_string_test

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+namespace unit_pos_demo_data_test {
+
 using namespace incsync;
 using store_t = memory::server_store<pos::entities>;
 
 static_assert(pos::pos_server_store<store_t>);
-
-namespace {
 
 // A store whose writes start failing after `writes_left` of them.
 struct failing_store {
@@ -84,8 +84,6 @@ pos::demo_summary seed(store_t& s, server::image_repository* images, const pos::
     BOOST_REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().message()));
     return *r;
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(pos_demo_data)
 
@@ -342,3 +340,5 @@ BOOST_AUTO_TEST_CASE(returns_the_first_store_error)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_pos_demo_data_test

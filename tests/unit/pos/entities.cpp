@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+namespace unit_pos_entities_test {
+
 using namespace incsync;
 
 static_assert(boost::mp11::mp_size<pos::entities>::value == 12);
@@ -66,3 +68,5 @@ BOOST_AUTO_TEST_CASE(have_the_protocol_fields)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_pos_entities_test

@@ -8,12 +8,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_server_handler_test {
+
 using namespace incsync;
 namespace http = boost::beast::http;
 namespace json = boost::json;
 using store_t = memory::server_store<pos::entities>;
-
-namespace {
 
 struct fixture {
     store_t store;
@@ -53,8 +53,6 @@ std::string code_of(const server::response& res)
 {
     return std::string(json::parse(res.body()).at("error").at("code").as_string());
 }
-
-} // namespace
 
 BOOST_FIXTURE_TEST_SUITE(server_handler, fixture)
 
@@ -191,3 +189,5 @@ BOOST_AUTO_TEST_CASE(moving_a_record_to_another_store_is_a_conflict)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_server_handler_test

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_server_images_test {
+
 using namespace incsync::server;
 using namespace std::string_literals;
 
@@ -72,3 +74,5 @@ BOOST_AUTO_TEST_CASE(renditions_fall_back_to_the_original_and_go_with_it)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_server_images_test

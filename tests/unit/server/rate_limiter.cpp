@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_server_rate_limiter_test {
+
 using incsync::server::rate_limiter;
 using namespace std::chrono_literals;
 
@@ -54,3 +56,5 @@ BOOST_AUTO_TEST_CASE(client_table_stays_bounded)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_server_rate_limiter_test

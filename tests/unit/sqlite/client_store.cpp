@@ -21,11 +21,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+namespace unit_sqlite_client_store_test {
+
 using namespace incsync;
 using pos::product;
 using replica_t = sqlite::client_store<pos::entities>;
-
-namespace {
 
 std::unique_ptr<replica_t> open_ok(const std::string& path, sqlite::client_store_options o = {})
 {
@@ -44,8 +44,6 @@ product item(std::int64_t id, std::int64_t price, std::string name = "")
 }
 
 sync_state state_at(version_t v) { return {"product", timestamp{1700000000000000 + static_cast<std::int64_t>(v)}, v, "c" + std::to_string(v)}; }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(sqlite_client_store)
 
@@ -202,3 +200,5 @@ BOOST_AUTO_TEST_CASE(a_full_disk_shows_in_the_client_status_and_sync_resumes_whe
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_sqlite_client_store_test

@@ -22,12 +22,12 @@
 #include <fstream>
 #include <thread>
 
+namespace unit_sqlite_server_store_test {
+
 using namespace incsync;
 using fixtures::named;
 using pos::product;
 using store_t = sqlite::server_store<pos::entities>;
-
-namespace {
 
 std::unique_ptr<store_t> open_ok(const std::string& path, sqlite::server_store_options o = {})
 {
@@ -55,8 +55,6 @@ void check_log_has_no_gap(const store_t& s)
     for (std::size_t i = 0; i < log->size(); ++i) BOOST_TEST((*log)[i].version == i + 1);
     BOOST_TEST(log->size() == *s.high_water());
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(sqlite_server_store)
 
@@ -370,3 +368,5 @@ BOOST_AUTO_TEST_CASE(images_live_in_the_store_file_and_survive_a_restart)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_sqlite_server_store_test

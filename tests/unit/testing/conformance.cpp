@@ -9,6 +9,8 @@
 
 #include "../backends.hpp"
 
+namespace unit_testing_conformance_test {
+
 using namespace incsync;
 using store_t = memory::server_store<pos::entities>;
 
@@ -53,3 +55,5 @@ BOOST_AUTO_TEST_CASE(kit_detects_version_assigned_before_commit_lock)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_testing_conformance_test

@@ -12,13 +12,13 @@
 
 #include "../fixtures.hpp"
 
+namespace unit_wire_wire_test {
+
 using namespace incsync;
 using fixtures::named;
 using pos::product;
 using store_t = memory::server_store<pos::entities>;
 namespace json = boost::json;
-
-namespace {
 
 template <class E>
 json::object response(const store_t& s, std::string_view since, bool delta, std::size_t limit = 1000)
@@ -29,8 +29,6 @@ json::object response(const store_t& s, std::string_view since, bool delta, std:
     wire::append_pull_response(body, *r, delta);
     return json::parse(body).as_object();
 }
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(wire_suite)
 
@@ -139,3 +137,5 @@ BOOST_AUTO_TEST_CASE(errors_map_to_status_and_code_without_internals)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace unit_wire_wire_test

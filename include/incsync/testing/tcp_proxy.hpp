@@ -1,0 +1,239 @@
+// A TCP relay between clients and a server, for fault injection in tests and
+// demos: it cuts every connection on command, refuses new ones, delays each
+// chunk it forwards, stalls (carries nothing, closes nothing), or turns away
+// WebSocket upgrades (so that clients must fall back to long-polling). It runs
+// on its own thread; every method may be called from any other thread.
+#ifndef INCSYNC_TESTING_TCP_PROXY_HPP
+#define INCSYNC_TESTING_TCP_PROXY_HPP
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace incsync::testing {
+
+struct tcp_proxy_options {
+    /// Where clients connect: 127.0.0.1 and this port (0: any free one).
+    std::uint16_t listen_port = 0;
+    /// Where connections are relayed: 127.0.0.1 and this port.
+    std::uint16_t upstream_port = 0;
+};
+
+class tcp_proxy {
+public:
+    /// Listens at once (throws boost::system::system_error when it cannot).
+    explicit tcp_proxy(tcp_proxy_options options) : impl_(std::make_shared<impl>())
+    {
+        auto& d = *impl_;
+        d.upstream = options.upstream_port;
+        const tcp::endpoint ep{boost::asio::ip::make_address("127.0.0.1"), options.listen_port};
+        d.acceptor.open(ep.protocol());
+        d.acceptor.set_option(tcp::acceptor::reuse_address(true));
+        d.acceptor.bind(ep);
+        d.acceptor.listen();
+        boost::asio::co_spawn(d.ioc, d.accept_loop(), boost::asio::detached);
+        d.thread = std::thread([&d] { d.ioc.run(); });
+    }
+
+    explicit tcp_proxy(std::uint16_t upstream_port) : tcp_proxy(tcp_proxy_options{.upstream_port = upstream_port}) {}
+
+    ~tcp_proxy()
+    {
+        auto& d = *impl_;
+        d.on_io_thread([&] {
+            boost::system::error_code ec;
+            d.acceptor.close(ec);
+            d.reset_all();
+        });
+        d.ioc.stop();
+        d.thread.join();
+    }
+
+    tcp_proxy(const tcp_proxy&) = delete;
+    tcp_proxy& operator=(const tcp_proxy&) = delete;
+
+    std::uint16_t port() const { return impl_->acceptor.local_endpoint().port(); }
+
+    /// Resets every open connection (both sides) now.
+    void cut()
+    {
+        auto& d = *impl_;
+        d.on_io_thread([&] { d.reset_all(); });
+    }
+    /// While set, new connections are reset as soon as they are accepted.
+    void set_refusing(bool refusing) { impl_->refusing = refusing; }
+    /// Each chunk is forwarded this long after it arrived (0: at once).
+    void set_delay(std::chrono::milliseconds delay) { impl_->delay_ms = delay.count(); }
+    /// While set, a connection whose first request asks for a WebSocket
+    /// upgrade is closed before it reaches the server.
+    void set_block_websocket(bool block) { impl_->block_websocket = block; }
+    /// While set, nothing is forwarded and nothing closed: a network that
+    /// silently stopped carrying packets (what heartbeats are for).
+    void set_stalled(bool stalled) { impl_->stalled = stalled; }
+
+    std::size_t open_connections() const
+    {
+        auto& d = *impl_;
+        std::size_t n = 0;
+        d.on_io_thread([&] {
+            for (auto& w : d.links)
+                if (auto l = w.lock(); l && l->client.is_open()) ++n;
+        });
+        return n;
+    }
+    std::size_t accepted() const { return impl_->accepted; }
+    std::size_t websocket_blocked() const { return impl_->blocked; }
+
+private:
+    using tcp = boost::asio::ip::tcp;
+
+    // One relayed connection: the client's socket and the server's.
+    struct link {
+        explicit link(boost::asio::io_context& ioc) : client(ioc), server(ioc) {}
+        tcp::socket client;
+        tcp::socket server;
+
+        void reset()
+        {
+            boost::system::error_code ec;
+            // Linger 0: an RST, as a dropped network or a crashed peer gives.
+            client.set_option(boost::asio::socket_base::linger(true, 0), ec);
+            server.set_option(boost::asio::socket_base::linger(true, 0), ec);
+            client.close(ec);
+            server.close(ec);
+        }
+    };
+
+    static bool asks_for_websocket(std::string_view chunk)
+    {
+        std::string lower(chunk);
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        return lower.find("upgrade: websocket") != std::string::npos;
+    }
+
+    struct impl {
+        boost::asio::io_context ioc;
+        tcp::acceptor acceptor{ioc};
+        std::uint16_t upstream = 0;
+        std::thread thread;
+        std::atomic<bool> refusing{false};
+        std::atomic<bool> block_websocket{false};
+        std::atomic<bool> stalled{false};
+        std::atomic<long long> delay_ms{0};
+        std::atomic<std::size_t> accepted{0};
+        std::atomic<std::size_t> blocked{0};
+        std::vector<std::weak_ptr<link>> links; // io thread only
+
+        boost::asio::awaitable<void> accept_loop()
+        {
+            using boost::asio::as_tuple;
+            using boost::asio::use_awaitable;
+            for (;;) {
+                auto [ec, socket] = co_await acceptor.async_accept(as_tuple(use_awaitable));
+                if (ec) co_return; // closed
+                ++accepted;
+                if (refusing) {
+                    boost::system::error_code ignored;
+                    socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+                    socket.close(ignored);
+                    continue;
+                }
+                auto l = std::make_shared<link>(ioc);
+                l->client = std::move(socket);
+                std::erase_if(links, [](const auto& w) { return w.expired(); });
+                links.push_back(l);
+                boost::asio::co_spawn(ioc, serve(l), boost::asio::detached);
+            }
+        }
+
+        boost::asio::awaitable<void> serve(std::shared_ptr<link> l)
+        {
+            using boost::asio::as_tuple;
+            using boost::asio::use_awaitable;
+            auto [ec] = co_await l->server.async_connect({boost::asio::ip::make_address("127.0.0.1"), upstream},
+                                                         as_tuple(use_awaitable));
+            if (ec) {
+                l->reset();
+                co_return;
+            }
+            boost::asio::co_spawn(ioc, pump(l, l->server, l->client, false), boost::asio::detached);
+            co_await pump(l, l->client, l->server, true);
+        }
+
+        boost::asio::awaitable<void> pump(std::shared_ptr<link> l, tcp::socket& from, tcp::socket& to, bool from_client)
+        {
+            using boost::asio::as_tuple;
+            using boost::asio::use_awaitable;
+            std::array<char, 16384> buf;
+            bool first = from_client;
+            boost::asio::steady_timer timer(ioc);
+            for (;;) {
+                auto [rec, n] = co_await from.async_read_some(boost::asio::buffer(buf), as_tuple(use_awaitable));
+                if (rec) break;
+                if (first) {
+                    first = false;
+                    if (block_websocket && asks_for_websocket(std::string_view(buf.data(), n))) {
+                        ++blocked;
+                        break;
+                    }
+                }
+                while (stalled) { // hold the data; poll, as a router does not tell
+                    timer.expires_after(std::chrono::milliseconds(5));
+                    co_await timer.async_wait(as_tuple(use_awaitable));
+                }
+                if (auto d = delay_ms.load(); d > 0) {
+                    timer.expires_after(std::chrono::milliseconds(d));
+                    co_await timer.async_wait(as_tuple(use_awaitable));
+                }
+                auto [wec, written] =
+                    co_await boost::asio::async_write(to, boost::asio::buffer(buf.data(), n), as_tuple(use_awaitable));
+                if (wec) break;
+            }
+            // One side ended: end both (a half-open link would hide the failure).
+            l->reset();
+        }
+
+        void reset_all()
+        {
+            for (auto& w : links)
+                if (auto l = w.lock()) l->reset();
+        }
+
+        template <class F>
+        void on_io_thread(F f)
+        {
+            std::promise<void> done;
+            boost::asio::post(ioc, [&] {
+                f();
+                done.set_value();
+            });
+            done.get_future().wait();
+        }
+    };
+
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace incsync::testing
+
+#endif
