@@ -182,7 +182,9 @@ std::string bottom_bar(const incsync::client::sync_status& st, bool live)
     if (st.online) bar << "[online";
     else if (!st.last_sync && !st.last_error) bar << "[connecting";
     else bar << "[OFFLINE";
-    if (st.realtime != incsync::client::channel::none) bar << ' ' << to_string(st.realtime);
+    // The channel only while online: offline, each reconnect attempt would
+    // make the badge flicker between channels.
+    if (st.online && st.realtime != incsync::client::channel::none) bar << ' ' << to_string(st.realtime);
     bar << ']';
     if (st.auth_failure) bar << " | AUTH FAILURE: re-authenticate";
     for (const auto& t : st.types) {
@@ -237,7 +239,23 @@ private:
     std::string bar_;
 };
 
-std::string describe(const incsync::client::applied_page& p)
+/// How long after the server's commit the newest of these records reached
+/// this replica (server and register clocks: the same machine in the demo).
+std::optional<std::chrono::microseconds> commit_to_apply(const replica_t& replica, const incsync::client::applied_page& p)
+{
+    std::optional<incsync::timestamp> newest;
+    incsync::for_each_entity<incsync::pos::entities>([&]<class E>(std::type_identity<E>) {
+        if (incsync::entity_type_name<E> != p.entity_type) return;
+        for (auto id : p.upserted)
+            if (auto r = replica.get<E>(id); r && *r && (!newest || (*r)->updated_at > *newest)) newest = (*r)->updated_at;
+    });
+    if (!newest) return std::nullopt;
+    return std::chrono::microseconds(incsync::timestamp::now().micros - newest->micros);
+}
+
+/// One log line for an applied page: the ids when they are few, with the
+/// time since their commit (what "at once" means here).
+std::string describe(const replica_t& replica, const incsync::client::applied_page& p)
 {
     std::ostringstream line;
     const auto n = p.upserted.size() + p.deleted.size();
@@ -247,6 +265,8 @@ std::string describe(const incsync::client::applied_page& p)
         const char* sep = "";
         for (auto id : p.upserted) { line << sep << p.entity_type << " #" << id << " changed"; sep = ", "; }
         for (auto id : p.deleted) { line << sep << p.entity_type << " #" << id << " deleted"; sep = ", "; }
+        if (auto delay = commit_to_apply(replica, p); delay && !p.resync)
+            line << ", " << static_cast<double>(delay->count() / 100) / 10 << " ms after its commit";
     }
     if (p.resync) line << " (reload)";
     line << " (v" << p.version << ")";
@@ -266,6 +286,12 @@ int main(int argc, char** argv)
         return 2;
     }
 
+    auto opened = replica_t::open(c.db);
+    if (!opened) {
+        std::cerr << "incsync-pos-client: " << opened.error().message() << '\n';
+        return 2;
+    }
+    replica_t& replica = **opened;
     boost::asio::io_context ui; // this thread: printing, signals
     struct {
         bool initial_done = false;
@@ -274,8 +300,8 @@ int main(int argc, char** argv)
     console out(c.bar && !c.once, c.quiet);
     const std::string name = c.name;
     if (!c.once) {
-        c.client.on_applied = [&ui, &out, name](const incsync::client::applied_page& p) {
-            boost::asio::post(ui, [&out, line = name + ": " + describe(p)] { out.log(line); });
+        c.client.on_applied = [&ui, &out, &replica, name](const incsync::client::applied_page& p) {
+            boost::asio::post(ui, [&out, line = name + ": " + describe(replica, p)] { out.log(line); });
         };
         // Images one line each once the register is up to date; the initial
         // download of the whole catalog's images is one summary line.
@@ -291,12 +317,6 @@ int main(int argc, char** argv)
         c.client.images = false; // the dump holds records; images would only slow the exit
     }
 
-    auto opened = replica_t::open(c.db);
-    if (!opened) {
-        std::cerr << "incsync-pos-client: " << opened.error().message() << '\n';
-        return 2;
-    }
-    replica_t& replica = **opened;
     incsync::client::beast_transport transport(*url, c.transport);
     int exit_code = 0;
     {

@@ -9,7 +9,8 @@
 // connections (with --port 0, the port the system picked), and stops cleanly
 // on SIGINT or SIGTERM. With `--db FILE` records, change log and images live
 // in that SQLite file and survive restarts (and `kill -9`); cursors the
-// registers hold stay valid.
+// registers hold stay valid. The web POS page (examples/web/) is served at
+// `/` unless `--web-root ""` turns it off.
 #include <incsync/beast/server.hpp>
 #include <incsync/memory/server_store.hpp>
 #include <incsync/pos/demo_data.hpp>
@@ -39,6 +40,10 @@
 #include <vector>
 
 namespace {
+
+#ifndef INCSYNC_WEB_ROOT
+#define INCSYNC_WEB_ROOT "" // set by the build: the source tree's examples/web
+#endif
 
 struct config {
     std::string host = "127.0.0.1";
@@ -75,6 +80,8 @@ constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
   --threads N              I/O threads (default 1)
   --rate-limit N[:BURST]   requests per second per client (default 50:200; 0 disables)
   --heartbeat-ms N         WebSocket ping / SSE comment interval (default 15000)
+  --web-root DIR           serve DIR's files at / (default: the web POS page of the
+                           source tree, examples/web; "" serves none)
   --log-requests           log every request, not only connections and errors
   --quiet                  log nothing
 )";
@@ -117,6 +124,7 @@ std::optional<config> parse_args(int argc, char** argv)
 {
     config c;
     c.server.api.images = std::make_shared<incsync::server::memory_image_repository>();
+    c.server.web_root = INCSYNC_WEB_ROOT;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         auto value = [&]() -> std::optional<std::string_view> {
@@ -176,6 +184,8 @@ std::optional<config> parse_args(int argc, char** argv)
                 auto burst = colon == std::string_view::npos ? rate : to_int(v->substr(colon + 1));
                 if (!rate || !burst || *rate < 0 || *burst < 0) return fail("expected N or N:BURST");
                 c.server.rate = {static_cast<double>(*rate), static_cast<double>(*burst)};
+            } else if (arg == "--web-root") {
+                c.server.web_root = std::string(*v);
             } else if (arg == "--heartbeat-ms") {
                 auto n = to_int(*v);
                 if (!n || *n < 10) return fail("bad interval");
@@ -246,6 +256,11 @@ int serve(Store& store, config& c)
     for (const auto& t : c.admin_tokens) std::cout << "admin token: " << t << '\n';
     for (const auto& [t, s] : c.register_tokens) std::cout << "register token (store " << s << "): " << t << '\n';
     const auto ep = server.local_endpoint();
+    if (!c.server.web_root.empty() && !c.register_tokens.empty()) {
+        const auto& [token, store_id] = c.register_tokens.front();
+        std::cout << "web POS page: http://" << ep.address().to_string() << ':' << ep.port() << "/?token=" << token
+                  << "&store_id=" << store_id << "&cash_register_id=21\n";
+    }
     std::cout << "listening on " << ep.address().to_string() << ':' << ep.port() << std::endl;
 
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);

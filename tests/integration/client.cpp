@@ -8,7 +8,9 @@
 #include <incsync/memory/client_store.hpp>
 #include <incsync/testing/tcp_proxy.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <boost/test/unit_test.hpp>
 
@@ -166,6 +168,34 @@ BOOST_AUTO_TEST_CASE(a_proxy_that_cuts_and_delays_connections_delays_registers_b
     BOOST_TEST(wait_until([&] { return converged(b, server.store, 2); }, 15s));
     BOOST_TEST(a.status().reconnects > 0u);
     BOOST_TEST(!a.status().has_error());
+}
+
+BOOST_AUTO_TEST_CASE(a_websocket_handshake_reset_before_any_answer_is_no_answer)
+{
+    // The register counts any answer as being online. A connection reset
+    // before the server answered once came back as a 200 (Beast's empty
+    // response), so while the network was down the badge flickered online
+    // at every reconnect attempt.
+    server_fixture server(unlimited);
+    tcp_proxy proxy(server.port());
+    proxy.set_refusing(true); // accepts, then resets
+    client::beast_transport transport(client::server_url{"127.0.0.1", std::to_string(proxy.port()), ""});
+    boost::asio::io_context ioc;
+    auto opened = boost::asio::co_spawn(ioc, transport.open_stream("/ws/sync/1?store_id=1", {.token = till_1}),
+                                        boost::asio::use_future);
+    ioc.run();
+    const auto result = opened.get();
+    BOOST_TEST(!result.stream);
+    BOOST_TEST(result.refusal.status == 0u);
+    BOOST_TEST(!result.refusal.answered());
+    BOOST_TEST(!result.refusal.failure.empty());
+
+    proxy.set_refusing(false); // and a real refusal still carries its status
+    auto refused = boost::asio::co_spawn(ioc, transport.open_stream("/ws/sync/1?store_id=1", {.token = "wrong"}),
+                                         boost::asio::use_future);
+    ioc.restart();
+    ioc.run();
+    BOOST_TEST(refused.get().refusal.status == 401u);
 }
 
 BOOST_AUTO_TEST_CASE(without_websocket_a_register_long_polls_and_returns_to_websocket)

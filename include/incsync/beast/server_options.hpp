@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string_view>
 
@@ -42,6 +43,10 @@ struct server_options {
     /// Notifications queued for one connection before the backlog is replaced
     /// by one `catch_up`.
     std::size_t outbox_capacity = 256;
+    /// A directory whose files are served for GET and HEAD of any path
+    /// outside /api/ (`/` is its index.html): a web client on the sync API's
+    /// origin (see incsync/server/static_files.hpp). Empty: none.
+    std::filesystem::path web_root;
     /// Largest message a WebSocket client may send (they send pings).
     std::size_t max_client_message = 4096;
     /// One line per connection event and per error; null: silent.

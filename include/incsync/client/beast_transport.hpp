@@ -203,7 +203,9 @@ public:
         websocket::response_type res;
         auto [ec] = co_await ws.async_handshake(res, host_header_, url_.base + target, as_tuple(use_awaitable));
         if (ec) {
-            out.refusal.status = res.result_int() == 101 ? 0 : res.result_int();
+            // Only a declined upgrade is an answer: after a reset or a timeout
+            // `res` is Beast's empty response, whose status means nothing.
+            out.refusal.status = ec == websocket::error::upgrade_declined ? res.result_int() : 0;
             out.refusal.body = std::move(res.body());
             out.refusal.failure = "websocket handshake: " + ec.message();
             co_return out;

@@ -40,8 +40,8 @@ inline http_result no_answer(std::string why)
 /// views need only last until the operation's first suspension: a transport
 /// copies what it needs before it.
 struct request_options {
-    std::string_view token;
-    std::string_view if_none_match;   ///< sends If-None-Match when not empty
+    std::string_view token{};
+    std::string_view if_none_match{}; ///< sends If-None-Match when not empty
     std::chrono::milliseconds timeout{std::chrono::seconds(15)};
 };
 

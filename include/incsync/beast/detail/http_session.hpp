@@ -9,6 +9,7 @@
 #include <incsync/beast/detail/websocket_frame.hpp>
 #include <incsync/detail/query_string.hpp>
 #include <incsync/server/handler.hpp>
+#include <incsync/server/static_files.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -39,9 +40,11 @@ public:
         : shared_state(std::move(executor), with_hub_hook(std::move(options), this), [&store] { return store.now(); }),
           api(store, this->options().api)
     {
+        if (!this->options().web_root.empty()) web.emplace(this->options().web_root);
     }
 
     incsync::server::handler<Store> api;
+    std::optional<incsync::server::static_files> web; ///< server_options::web_root
 
 private:
     // A commit is published before its response is built (PROTOCOL.md section 4).
@@ -232,6 +235,9 @@ private:
         }
         if (target.path.starts_with(websocket_prefix) || target.path == events_path)
             return open_stream(target, who, upgrade);
+
+        if (core_->web && !target.path.starts_with("/api/"))
+            if (auto file = core_->web->serve(req_, target.path)) return send(std::move(*file));
 
         std::optional<incsync::server::long_poll> wait;
         auto res = core_->api.handle(req_, target, &wait, std::move(spare_body_));
