@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -58,6 +59,7 @@ struct config {
     incsync::beast::server_options server;
     std::vector<std::string> admin_tokens;
     std::vector<std::pair<std::string, std::int64_t>> register_tokens;
+    bool made_up_tokens = false; // printed at start; tokens given by flags or file never are
 };
 
 constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
@@ -81,7 +83,8 @@ constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
   --rate-limit N[:BURST]   requests per second per client (default 50:200; 0 disables)
   --heartbeat-ms N         WebSocket ping / SSE comment interval (default 15000)
   --web-root DIR           serve DIR's files at / (default: the web POS page of the
-                           source tree, examples/web; "" serves none)
+                           source tree built from, examples/web, if it is still
+                           there; "" serves none)
   --log-requests           log every request, not only connections and errors
   --quiet                  log nothing
 )";
@@ -108,13 +111,13 @@ bool read_config_file(config& c, const std::string& path)
 {
     std::ifstream in(path);
     if (!in) return false;
-    std::string kind, token;
     for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream words(line);
+        std::istringstream words(line); // blanks, tabs and a CRLF's \r are all space to >>
+        std::string kind, token;
         std::int64_t store = 0;
-        if (words >> kind >> token && kind == "admin") c.admin_tokens.push_back(token);
-        else if (kind == "register" && words >> store) c.register_tokens.emplace_back(token, store);
+        if (!(words >> kind) || kind.starts_with('#')) continue; // blank or comment
+        if (kind == "admin" && words >> token) c.admin_tokens.push_back(token);
+        else if (kind == "register" && words >> token >> store) c.register_tokens.emplace_back(token, store);
         else return false;
     }
     return true;
@@ -124,7 +127,8 @@ std::optional<config> parse_args(int argc, char** argv)
 {
     config c;
     c.server.api.images = std::make_shared<incsync::server::memory_image_repository>();
-    c.server.web_root = INCSYNC_WEB_ROOT;
+    // The page of the source tree the binary was built from, if still there.
+    if (std::filesystem::is_directory(INCSYNC_WEB_ROOT)) c.server.web_root = INCSYNC_WEB_ROOT;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         auto value = [&]() -> std::optional<std::string_view> {
@@ -186,6 +190,8 @@ std::optional<config> parse_args(int argc, char** argv)
                 c.server.rate = {static_cast<double>(*rate), static_cast<double>(*burst)};
             } else if (arg == "--web-root") {
                 c.server.web_root = std::string(*v);
+                if (!c.server.web_root.empty() && !std::filesystem::is_directory(c.server.web_root))
+                    return fail("not a directory");
             } else if (arg == "--heartbeat-ms") {
                 auto n = to_int(*v);
                 if (!n || *n < 10) return fail("bad interval");
@@ -253,13 +259,19 @@ int serve(Store& store, config& c)
         std::cerr << "incsync-pos-server: cannot listen on " << c.host << ':' << c.port << ": " << ec.message() << '\n';
         return 1;
     }
-    for (const auto& t : c.admin_tokens) std::cout << "admin token: " << t << '\n';
-    for (const auto& [t, s] : c.register_tokens) std::cout << "register token (store " << s << "): " << t << '\n';
     const auto ep = server.local_endpoint();
-    if (!c.server.web_root.empty() && !c.register_tokens.empty()) {
-        const auto& [token, store_id] = c.register_tokens.front();
-        std::cout << "web POS page: http://" << ep.address().to_string() << ':' << ep.port() << "/?token=" << token
-                  << "&store_id=" << store_id << "&cash_register_id=21\n";
+    const auto base = "http://" + ep.address().to_string() + ':' + std::to_string(ep.port());
+    if (c.made_up_tokens) { // nobody else knows them
+        for (const auto& t : c.admin_tokens) std::cout << "admin token: " << t << '\n';
+        for (const auto& [t, s] : c.register_tokens) std::cout << "register token (store " << s << "): " << t << '\n';
+    }
+    if (!c.server.web_root.empty()) {
+        std::cout << "web POS page: " << base << "/ (sign in with a register token";
+        if (c.made_up_tokens) {
+            const auto& [token, store_id] = c.register_tokens.front();
+            std::cout << ", or open " << base << "/?token=" << token << "&store_id=" << store_id << "&cash_register_id=21";
+        }
+        std::cout << ")\n";
     }
     std::cout << "listening on " << ep.address().to_string() << ':' << ep.port() << std::endl;
 
@@ -291,6 +303,7 @@ int main(int argc, char** argv)
     if (c.admin_tokens.empty() && c.register_tokens.empty()) {
         c.admin_tokens.push_back(random_token());
         for (std::int64_t store : {1, 2}) c.register_tokens.emplace_back(random_token(), store);
+        c.made_up_tokens = true;
     }
     for (const auto& t : c.admin_tokens) c.server.api.tokens.add_admin(t);
     for (const auto& [t, store] : c.register_tokens) c.server.api.tokens.add_register(t, store);

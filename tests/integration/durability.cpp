@@ -42,14 +42,6 @@ std::unique_ptr<child_process> start_server(const temp_dir& dir, const std::stri
     return p;
 }
 
-std::uint16_t listening_port(const child_process& server)
-{
-    auto out = server.output();
-    auto at = out.find("listening on 127.0.0.1:");
-    if (at == std::string::npos) return 0;
-    return static_cast<std::uint16_t>(std::stoi(out.substr(at + 23)));
-}
-
 /// What the admin was told: each product's last acknowledged state
 /// (nullopt: deleted), and the one write whose answer never came.
 struct acknowledged {

@@ -107,14 +107,6 @@ std::unique_ptr<child_process> start_server(const temp_dir& dir, std::uint16_t p
         dir.file("server-" + std::to_string(run) + ".log"));
 }
 
-std::uint16_t listening_port(const child_process& server)
-{
-    auto out = server.output();
-    auto at = out.find("listening on 127.0.0.1:");
-    if (at == std::string::npos) return 0;
-    return static_cast<std::uint16_t>(std::stoi(out.substr(at + 23)));
-}
-
 void random_writes(std::uint16_t port, std::mt19937_64& rng, int count)
 {
     http_client admin(port);

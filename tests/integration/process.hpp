@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,16 @@ private:
     std::string output_file_;
     std::optional<int> status_;
 };
+
+/// The port an incsync-pos-server prints (`listening on 127.0.0.1:PORT`);
+/// 0 before it has.
+inline std::uint16_t listening_port(const child_process& server)
+{
+    const auto out = server.output();
+    const auto at = out.find("listening on 127.0.0.1:");
+    if (at == std::string::npos) return 0;
+    return static_cast<std::uint16_t>(std::stoi(out.substr(at + 23)));
+}
 
 } // namespace it
 
