@@ -49,7 +49,10 @@ BOOST_AUTO_TEST_CASE(made_up_tokens_are_printed_because_nobody_else_knows_them)
 {
     temp_dir dir;
     child_process server({INCSYNC_POS_SERVER_EXE, "--port", "0", "--web-root", ""}, dir.file("server.log"));
-    BOOST_TEST_REQUIRE(server.wait_output("listening on", op_timeout), server.output());
+    // Standard output (tokens, then "listening on") reaches the file in one
+    // flush; the log's own "listening on" line on standard error may be first.
+    BOOST_TEST_REQUIRE(server.wait_output("admin token: ", op_timeout), server.output());
+    BOOST_TEST_REQUIRE(server.wait_output("register token (store 2): ", op_timeout), server.output());
     const auto out = server.output();
     const auto at = out.find("admin token: ");
     BOOST_TEST_REQUIRE(at != std::string::npos, out);
