@@ -181,7 +181,10 @@ BOOST_AUTO_TEST_CASE(a_websocket_handshake_reset_before_any_answer_is_no_answer)
     proxy.set_refusing(true); // accepts, then resets
     client::beast_transport transport(client::server_url{"127.0.0.1", std::to_string(proxy.port()), ""});
     boost::asio::io_context ioc;
-    auto opened = boost::asio::co_spawn(ioc, transport.open_stream("/ws/sync/1?store_id=1", {.token = till_1}),
+    // The options outlive the coroutine's start (open_stream reads them then).
+    const client::request_options as_till{.token = till_1};
+    const client::request_options as_stranger{.token = "wrong"};
+    auto opened = boost::asio::co_spawn(ioc, transport.open_stream("/ws/sync/1?store_id=1", as_till),
                                         boost::asio::use_future);
     ioc.run();
     const auto result = opened.get();
@@ -191,7 +194,7 @@ BOOST_AUTO_TEST_CASE(a_websocket_handshake_reset_before_any_answer_is_no_answer)
     BOOST_TEST(!result.refusal.failure.empty());
 
     proxy.set_refusing(false); // and a real refusal still carries its status
-    auto refused = boost::asio::co_spawn(ioc, transport.open_stream("/ws/sync/1?store_id=1", {.token = "wrong"}),
+    auto refused = boost::asio::co_spawn(ioc, transport.open_stream("/ws/sync/1?store_id=1", as_stranger),
                                          boost::asio::use_future);
     ioc.restart();
     ioc.run();
