@@ -193,6 +193,23 @@ void for_each_type(F&& f)
     incsync::for_each_entity<entities>(std::forward<F>(f));
 }
 
+/// `method` on a fresh record of every type answers `status` (PATCH sends an
+/// empty change, PUT a whole record).
+exercise on_each_record(http::verb method, unsigned status)
+{
+    return [method, status](server_fixture&, http_client& admin, http_client&) {
+        for_each_type([&]<class E>(std::type_identity<E>) {
+            const auto target = "/api/v1/" + std::string(incsync::entity_path<E>) + '/'
+                              + std::to_string(create_one<E>(admin));
+            const std::string body = method == http::verb::patch ? "{}"
+                                   : method == http::verb::put   ? create_body<E>()
+                                                                 : "";
+            auto r = admin.send(method, target, body);
+            BOOST_TEST(r.status == status, target << ": " << describe(r));
+        });
+    };
+}
+
 const std::map<route, exercise>& known_routes()
 {
     static const std::map<route, exercise> routes{
@@ -246,42 +263,10 @@ const std::map<route, exercise>& known_routes()
          [](server_fixture&, http_client& admin, http_client&) {
              for_each_type([&]<class E>(std::type_identity<E>) { BOOST_TEST(create_one<E>(admin) > 0); });
          }},
-        {{"GET", "/api/v1/{path}/{id}"},
-         [](server_fixture&, http_client& admin, http_client&) {
-             for_each_type([&]<class E>(std::type_identity<E>) {
-                 const auto target = "/api/v1/" + std::string(incsync::entity_path<E>) + '/'
-                                   + std::to_string(create_one<E>(admin));
-                 auto r = admin.get(target);
-                 BOOST_TEST(r.status == 200u, target << ": " << describe(r));
-             });
-         }},
-        {{"PATCH", "/api/v1/{path}/{id}"},
-         [](server_fixture&, http_client& admin, http_client&) {
-             for_each_type([&]<class E>(std::type_identity<E>) {
-                 const auto target = "/api/v1/" + std::string(incsync::entity_path<E>) + '/'
-                                   + std::to_string(create_one<E>(admin));
-                 auto r = admin.send(http::verb::patch, target, "{}");
-                 BOOST_TEST(r.status == 200u, target << ": " << describe(r));
-             });
-         }},
-        {{"PUT", "/api/v1/{path}/{id}"},
-         [](server_fixture&, http_client& admin, http_client&) {
-             for_each_type([&]<class E>(std::type_identity<E>) {
-                 const auto target = "/api/v1/" + std::string(incsync::entity_path<E>) + '/'
-                                   + std::to_string(create_one<E>(admin));
-                 auto r = admin.send(http::verb::put, target, create_body<E>());
-                 BOOST_TEST(r.status == 200u, target << ": " << describe(r));
-             });
-         }},
-        {{"DELETE", "/api/v1/{path}/{id}"},
-         [](server_fixture&, http_client& admin, http_client&) {
-             for_each_type([&]<class E>(std::type_identity<E>) {
-                 const auto target = "/api/v1/" + std::string(incsync::entity_path<E>) + '/'
-                                   + std::to_string(create_one<E>(admin));
-                 auto r = admin.send(http::verb::delete_, target);
-                 BOOST_TEST(r.status == 204u, target << ": " << describe(r));
-             });
-         }},
+        {{"GET", "/api/v1/{path}/{id}"}, on_each_record(http::verb::get, 200)},
+        {{"PATCH", "/api/v1/{path}/{id}"}, on_each_record(http::verb::patch, 200)},
+        {{"PUT", "/api/v1/{path}/{id}"}, on_each_record(http::verb::put, 200)},
+        {{"DELETE", "/api/v1/{path}/{id}"}, on_each_record(http::verb::delete_, 204)},
         {{"PUT", "/api/v1/products/{id}/image"},
          [](server_fixture&, http_client& admin, http_client&) {
              const auto target = "/api/v1/products/" + std::to_string(create_one<incsync::pos::product>(admin)) + "/image";
