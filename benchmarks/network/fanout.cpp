@@ -78,9 +78,11 @@ struct server_process {
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, out[1], 1);
         posix_spawn_file_actions_addclose(&fa, out[0]);
-        std::vector<std::string> args = {binary,         "--port",        "0",          "--quiet",
-                                         "--rate-limit", "0",             "--admin-token", "bench",
-                                         "--register-token", "bench-till:1", "--heartbeat-ms", "3600000"};
+        std::vector<std::string> args = {binary,           "--port",       "0",
+                                         "--quiet",        "--rate-limit", "0",
+                                         "--max-connections-per-ip", "0", "--admin-token",
+                                         "bench",          "--register-token", "bench-till:1",
+                                         "--heartbeat-ms", "3600000"};
         args.insert(args.end(), extra_args.begin(), extra_args.end());
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());

@@ -15,7 +15,7 @@ pid=
 trap '[[ -n $pid ]] && kill $pid 2>/dev/null; rm -f "$out"' EXIT
 
 run() { # binary port
-    "$1" --port "$2" --quiet --rate-limit 0 --demo-data --demo-products 10000 \
+    "$1" --port "$2" --quiet --rate-limit 0 --max-connections-per-ip 0 --demo-data --demo-products 10000 \
         --admin-token bench --register-token till:1 > "$out" 2>&1 &
     pid=$!
     for _ in $(seq 100); do grep -q 'listening on' "$out" && break; sleep 0.1; done

@@ -49,7 +49,7 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 # Pull throughput.
-"$server_bin" --port 0 --quiet --rate-limit 0 --demo-data --demo-products 10000 \
+"$server_bin" --port 0 --quiet --rate-limit 0 --max-connections-per-ip 0 --demo-data --demo-products 10000 \
     --admin-token bench --register-token till:1 > "$tmp/server.out" &
 server_pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$tmp/server.out" && break; sleep 0.1; done

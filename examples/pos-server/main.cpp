@@ -82,6 +82,9 @@ constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
   --threads N              I/O threads (default 1)
   --rate-limit N[:BURST]   requests per second per client (default 50:200; 0 disables)
   --heartbeat-ms N         WebSocket ping / SSE comment interval (default 15000)
+  --max-connections-per-ip N
+                           open connections one address may hold (default 256;
+                           0: no cap); the next is answered 429
   --web-root DIR           serve DIR's files at / (default: the web POS page of the
                            source tree built from, examples/web, if it is still
                            there; "" serves none)
@@ -196,6 +199,10 @@ std::optional<config> parse_args(int argc, char** argv)
                 auto n = to_int(*v);
                 if (!n || *n < 10) return fail("bad interval");
                 c.server.heartbeat_interval = std::chrono::milliseconds(*n);
+            } else if (arg == "--max-connections-per-ip") {
+                auto n = to_int(*v);
+                if (!n || *n < 0) return fail("expected a count (0: no cap)");
+                c.server.max_connections_per_address = static_cast<std::size_t>(*n);
             } else return fail("unknown option");
         }
     }

@@ -487,6 +487,8 @@ BOOST_AUTO_TEST_CASE(limits_and_defaults_match_the_code)
         {"rate.per_second", static_cast<long long>(o.rate.per_second)},
         {"rate.burst", static_cast<long long>(o.rate.burst)},
         {"idle_timeout", std::chrono::duration_cast<ms>(o.idle_timeout).count()},
+        {"header_timeout", std::chrono::duration_cast<ms>(o.header_timeout).count()},
+        {"max_connections_per_address", static_cast<long long>(o.max_connections_per_address)},
         {"heartbeat_interval", std::chrono::duration_cast<ms>(o.heartbeat_interval).count()},
         {"stall_timeout", std::chrono::duration_cast<ms>(o.stall_timeout).count()},
         {"stream_send_buffer", static_cast<long long>(o.stream_send_buffer)},

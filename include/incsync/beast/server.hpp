@@ -133,7 +133,9 @@ private:
                                 {
                                     boost::system::error_code ignored;
                                     s.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-                                    std::make_shared<detail::http_session<Store>>(std::move(s), core)->start();
+                                    auto permit = core->admit(s.remote_endpoint(ignored).address().to_string());
+                                    std::make_shared<detail::http_session<Store>>(std::move(s), core, std::move(permit))
+                                        ->start();
                                 }
                                 accept(std::move(a), std::move(core));
                             });

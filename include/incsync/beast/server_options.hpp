@@ -27,8 +27,15 @@ struct server_options {
     incsync::server::rate_limit rate{50, 200};
     std::size_t max_header_bytes = 8 * 1024;
     /// A keep-alive connection with no request for this long is closed, as is
-    /// one that takes this long to send a request.
+    /// one whose request body takes this long to arrive.
     std::chrono::milliseconds idle_timeout{60'000};
+    /// A request's line and headers must arrive within this once its first
+    /// byte has: a client that trickles them (slowloris) is closed.
+    std::chrono::milliseconds header_timeout{10'000};
+    /// Connections one IP address may hold open at once, of every kind
+    /// (HTTP, WebSocket, SSE); the next is answered 429 and closed. The
+    /// registers of a shop behind one NAT address count together. 0: no cap.
+    std::size_t max_connections_per_address = 256;
     /// WebSocket ping (SSE comment) interval. A WebSocket peer that sends
     /// nothing, not even a pong, for two intervals is closed as dead.
     std::chrono::milliseconds heartbeat_interval{15'000};
@@ -67,6 +74,9 @@ struct server_stats {
     std::uint64_t closed_stalled = 0;        ///< streams closed for not reading
     std::uint64_t closed_dead = 0;           ///< WebSockets closed for not answering pings
     std::uint64_t rate_limited = 0;          ///< requests answered 429
+    std::uint64_t accepted = 0;              ///< connections accepted since start
+    std::uint64_t refused_per_address = 0;   ///< of those, refused by max_connections_per_address
+    std::uint64_t sessions = 0;              ///< live connections of every kind
 };
 
 } // namespace incsync::beast

@@ -78,9 +78,12 @@ inline std::string loggable_target(std::string_view target)
         const auto begin = at + 1;
         auto end = out.find('&', begin);
         if (end == std::string::npos) end = out.size();
-        if (std::string_view(out).substr(begin, end - begin).starts_with("token=")) {
-            out.replace(begin + 6, end - begin - 6, "***");
-            end = begin + 9;
+        const auto pair = std::string_view(out).substr(begin, end - begin);
+        const auto eq = pair.find('=');
+        // The key as parse_target decodes it: `%74oken=` is a token too.
+        if (eq != std::string_view::npos && incsync::detail::percent_decode(pair.substr(0, eq)) == "token") {
+            out.replace(begin + eq + 1, end - begin - eq - 1, "***");
+            end = begin + eq + 4;
         }
         at = end;
     }
@@ -92,8 +95,10 @@ class http_session final : public session_base,
                            public subscriber,
                            public std::enable_shared_from_this<http_session<Store>> {
 public:
-    http_session(tcp::socket socket, std::shared_ptr<server_core<Store>> core)
-        : peer_(endpoint_text(socket)), stream_(std::move(socket)), core_(std::move(core))
+    /// Without a permit the connection is over its address's cap: its
+    /// request is read (briefly) only to be answered 429.
+    http_session(tcp::socket socket, std::shared_ptr<server_core<Store>> core, std::optional<connection_permit> permit)
+        : peer_(endpoint_text(socket)), stream_(std::move(socket)), core_(std::move(core)), permit_(std::move(permit))
     {
         boost::system::error_code ec;
         stream_.socket().non_blocking(true, ec); // responses are tried at once (see send)
@@ -134,6 +139,7 @@ private:
     static constexpr std::string_view websocket_prefix = "/ws/sync/";
     static constexpr std::string_view events_path = "/api/v1/sync/events";
     static constexpr std::size_t max_spare_body = 512 * 1024;
+    static constexpr std::size_t first_read_bytes = 4096;
 
     const server_options& options() const noexcept { return core_->options(); }
 
@@ -144,7 +150,20 @@ private:
         // The larger limit until the target is known (Beast checks Content-Length
         // against it when the header completes); on_header sets the exact one.
         parser_->body_limit(std::max(options().api.max_body_bytes, options().api.max_image_bytes));
+        if (buffer_.size() != 0 || !permit_) return read_header(); // pipelined, or refused: no idle wait
+        // Idle until the first byte; from there the header_timeout runs.
         stream_.expires_after(options().idle_timeout);
+        stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                                [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                    if (ec) return self->close();
+                                    self->buffer_.commit(n);
+                                    self->read_header();
+                                });
+    }
+
+    void read_header()
+    {
+        stream_.expires_after(options().header_timeout);
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                                     self->on_header(ec);
@@ -155,6 +174,12 @@ private:
     {
         if (ec) return on_read_error(ec);
         const auto& req = parser_->get();
+        // A coding after `chunked` leaves the body's end to the connection's
+        // close: a proxy in front may see another request boundary than ours
+        // (smuggling). RFC 9112 section 6.3: answer 400 and close.
+        if (req.count(http::field::transfer_encoding) != 0 && !parser_->chunked())
+            return refuse(http::status::bad_request, "bad_request",
+                          "malformed HTTP request: chunked must be the final transfer coding");
         const auto target = std::string_view(req.target().data(), req.target().size());
         const auto path = target.substr(0, target.find('?'));
         const bool image_upload = req.method() == http::verb::put && path.ends_with("/image");
@@ -176,6 +201,7 @@ private:
 
     void read_body()
     {
+        stream_.expires_after(options().idle_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                              if (ec) return self->on_read_error(ec);
@@ -214,6 +240,13 @@ private:
     void dispatch()
     {
         core_->counters().requests++;
+        if (!permit_) {
+            core_->log(peer_ + ": refused: over max_connections_per_address");
+            auto res = incsync::server::error_response(http::status::too_many_requests, "rate_limited",
+                                                       "too many connections from this address; retry later");
+            res.set(http::field::retry_after, "1");
+            return send_and_close(std::move(res));
+        }
         const auto target = incsync::detail::parse_target(std::string_view(req_.target().data(), req_.target().size()));
         const bool upgrade = boost::beast::websocket::is_upgrade(req_);
         const auto query_token = target.get("token");
@@ -301,6 +334,7 @@ private:
                          "Connection: close\r\nX-Accel-Buffering: no\r\n\r\nretry: 3000\n\n";
         }
         s.leftover = boost::beast::buffers_to_string(buffer_.data());
+        s.permit = std::move(*permit_);
         stream_.expires_never();
         auto session = std::make_shared<push_session>(stream_.release_socket(), core_, std::move(s));
         session->start();
@@ -407,6 +441,7 @@ private:
     std::string peer_;
     boost::beast::tcp_stream stream_;
     std::shared_ptr<server_core<Store>> core_;
+    std::optional<connection_permit> permit_; ///< nullopt: over the address's cap
     boost::beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     incsync::server::request req_;

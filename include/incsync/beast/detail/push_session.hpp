@@ -54,6 +54,7 @@ public:
         std::string label;                 ///< names the connection in the log
         std::string preamble;              ///< the HTTP response head, written first
         std::string leftover;              ///< bytes the client sent after its request
+        connection_permit permit;          ///< the connection's place in its address's count
     };
 
     push_session(tcp::socket socket, std::shared_ptr<shared_state> state, setup s)
@@ -65,6 +66,7 @@ public:
           label_(std::move(s.label)),
           preamble_(std::move(s.preamble)),
           rd_(std::move(s.leftover)),
+          permit_(std::move(s.permit)),
           outbox_(state_->options().outbox_capacity)
     {
         boost::system::error_code ec;
@@ -468,6 +470,7 @@ private:
     std::string label_;
     std::string preamble_;
     std::string rd_;      // received, not yet parsed
+    connection_permit permit_;
     std::string message_; // a fragmented message being put together
     opcode message_op_ = opcode::text;
     bool in_message_ = false;

@@ -17,9 +17,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace incsync::beast::detail {
@@ -79,6 +81,8 @@ private:
 };
 
 struct counters {
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> refused_per_address{0};
     std::atomic<std::uint64_t> http_connections{0};
     std::atomic<std::uint64_t> websocket_connections{0};
     std::atomic<std::uint64_t> event_streams{0};
@@ -89,6 +93,38 @@ struct counters {
     std::atomic<std::uint64_t> closed_stalled{0};
     std::atomic<std::uint64_t> closed_dead{0};
     std::atomic<std::uint64_t> rate_limited{0};
+};
+
+class shared_state;
+
+/// One connection's place in its address's count (server_options::
+/// max_connections_per_address): held by the HTTP session, then by the
+/// stream it becomes, and given back when the connection ends. Move-only.
+class connection_permit {
+public:
+    connection_permit() = default;
+    connection_permit(connection_permit&& o) noexcept
+        : state_(std::exchange(o.state_, nullptr)), address_(std::move(o.address_))
+    {
+    }
+    connection_permit& operator=(connection_permit&& o) noexcept
+    {
+        if (this != &o) {
+            release();
+            state_ = std::exchange(o.state_, nullptr);
+            address_ = std::move(o.address_);
+        }
+        return *this;
+    }
+    ~connection_permit() { release(); }
+
+private:
+    friend class shared_state;
+    connection_permit(shared_state* state, std::string address) : state_(state), address_(std::move(address)) {}
+    inline void release() noexcept;
+
+    shared_state* state_ = nullptr; // null: counts nothing (no cap, or moved from)
+    std::string address_;
 };
 
 class shared_state {
@@ -124,6 +160,23 @@ public:
     void log(std::string_view line) const
     {
         if (options_.log) options_.log(line);
+    }
+
+    /// A permit for a new connection from `address`, or nullopt when that
+    /// address already holds max_connections_per_address connections.
+    std::optional<connection_permit> admit(std::string address)
+    {
+        counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+        const auto cap = options_.max_connections_per_address;
+        if (cap == 0) return connection_permit{};
+        std::lock_guard lock(mutex_);
+        auto& n = per_address_[address];
+        if (n >= cap) {
+            counters_.refused_per_address.fetch_add(1, std::memory_order_relaxed);
+            return std::nullopt;
+        }
+        ++n;
+        return connection_permit(this, std::move(address));
     }
 
     /// Registers a session; false when the server is stopping (close it).
@@ -162,13 +215,26 @@ public:
     server_stats stats() const noexcept
     {
         const auto& c = counters_;
-        return {c.http_connections.load(), c.websocket_connections.load(), c.event_streams.load(),
-                c.long_polls.load(),       c.requests.load(),              c.notifications_sent.load(),
-                c.catch_ups.load(),        c.closed_stalled.load(),        c.closed_dead.load(),
-                c.rate_limited.load()};
+        server_stats s{c.http_connections.load(), c.websocket_connections.load(), c.event_streams.load(),
+                       c.long_polls.load(),       c.requests.load(),              c.notifications_sent.load(),
+                       c.catch_ups.load(),        c.closed_stalled.load(),        c.closed_dead.load(),
+                       c.rate_limited.load()};
+        s.accepted = c.accepted.load();
+        s.refused_per_address = c.refused_per_address.load();
+        std::lock_guard lock(mutex_);
+        s.sessions = sessions_.size();
+        return s;
     }
 
 private:
+    friend class connection_permit;
+    void release(const std::string& address) noexcept
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = per_address_.find(address);
+        if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+    }
+
     server_options options_;
     notification_hub hub_;
     incsync::server::rate_limiter limiter_;
@@ -179,7 +245,14 @@ private:
     mutable std::mutex mutex_;
     bool stopping_ = false;
     std::unordered_map<session_base*, std::weak_ptr<session_base>> sessions_;
+    std::unordered_map<std::string, std::size_t> per_address_;
 };
+
+void connection_permit::release() noexcept
+{
+    if (state_) state_->release(address_);
+    state_ = nullptr;
+}
 
 } // namespace incsync::beast::detail
 
