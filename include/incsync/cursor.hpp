@@ -101,8 +101,9 @@ inline result<cursor> decode_cursor(std::string_view s)
     if (!bytes || bytes->size() != detail::cursor_payload + 4)
         return error_info(error::bad_cursor, "not a cursor");
     const auto* p = bytes->data();
+    // A global cursor's store bytes are zero, so each cursor has one token.
     if (detail::get_u32(p + detail::cursor_payload) != detail::cursor_checksum(p, detail::cursor_payload)
-        || p[28] > 1)
+        || p[28] > 1 || (p[28] == 0 && detail::get_u64(p + 29) != 0))
         return error_info(error::bad_cursor, "checksum mismatch");
     cursor c;
     c.epoch = detail::get_u64(p);

@@ -61,8 +61,12 @@ inline result<decimal> parse_decimal(std::string_view s) noexcept
         if (i == frac_start) return error::bad_decimal;
     }
     if (i != s.size()) return error::bad_decimal;
-    const std::int64_t v = static_cast<std::int64_t>(whole) * decimal::scale + frac;
-    return decimal{negative ? -v : v};
+    // In unsigned: "9223372036854.9" passes the check on `whole` but not this
+    // one, and "-9223372036854.775808" is INT64_MIN, which format_decimal writes.
+    const std::uint64_t magnitude = whole * decimal::scale + static_cast<std::uint64_t>(frac);
+    if (magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + (negative ? 1 : 0))
+        return error::bad_decimal;
+    return decimal{static_cast<std::int64_t>(negative ? 0 - magnitude : magnitude)};
 }
 
 /// The shortest exact form: `"2"`, `"1.5"`, `"-0.000001"`.

@@ -136,7 +136,8 @@ inline std::ostream& operator<<(std::ostream& os, timestamp t) { return os << fo
 /// Parses any RFC 3339 date-time: `T`/`t`/space separator, 0 to 9 fraction
 /// digits (beyond 6 truncated toward the past, which is the safe direction for a
 /// `since`), `Z`/`z` or a `+HH:MM`/`-HH:MM` offset. A leap second (`:60`) reads
-/// as the last microsecond of its minute. Returns `error::bad_timestamp` otherwise.
+/// as the last microsecond of its minute. Returns `error::bad_timestamp` otherwise,
+/// and for an instant outside years 0001..9999 UTC (`format_timestamp`'s range).
 inline result<timestamp> parse_timestamp(std::string_view s) noexcept
 {
     std::size_t i = 0;
@@ -193,7 +194,11 @@ inline result<timestamp> parse_timestamp(std::string_view s) noexcept
     if (i != s.size()) return error::bad_timestamp;
     const std::int64_t seconds = detail::days_from_civil(year, month, day) * 86'400
                                + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-    return timestamp{seconds * detail::micros_per_second + frac};
+    const std::int64_t micros = seconds * detail::micros_per_second + frac;
+    // An offset can carry 0001-01-01 or 9999-12-31 out of the years a
+    // timestamp is written in: such an instant would not read back the same.
+    if (micros < detail::min_micros || micros > detail::max_micros) return error::bad_timestamp;
+    return timestamp{micros};
 }
 
 /// JSON: a timestamp is the string `format_timestamp` writes.

@@ -5,7 +5,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <array>
 #include <random>
+#include <string>
 
 namespace unit_cursor_test {
 
@@ -59,6 +61,27 @@ BOOST_AUTO_TEST_CASE(since_is_empty_a_timestamp_or_a_cursor)
     BOOST_TEST((std::get<cursor>(*parse_since(encode_cursor(c))) == c));
     BOOST_TEST(parse_since("2025-99-99").error() == error::bad_timestamp);
     BOOST_TEST(parse_since("yesterday").error() == error::bad_cursor);
+}
+
+BOOST_AUTO_TEST_CASE(a_cursor_has_one_token)
+{
+    // fuzz_cursor (corpus/cursor/payload_flag0_store_bytes): a global cursor
+    // whose store bytes were not zero decoded (its checksum matched), so two
+    // tokens named one cursor. Such a token is refused now.
+    std::array<std::uint8_t, incsync::detail::cursor_payload + 4> bytes{};
+    incsync::detail::put_u64(bytes.data(), 1);      // epoch
+    incsync::detail::put_u64(bytes.data() + 8, 5);  // version
+    incsync::detail::put_u64(bytes.data() + 16, 5); // base
+    incsync::detail::put_u32(bytes.data() + 24, cursor_tag("product"));
+    bytes[28] = 0;                         // no store...
+    incsync::detail::put_u64(bytes.data() + 29, 77); // ...but store bytes
+    incsync::detail::put_u32(bytes.data() + incsync::detail::cursor_payload, incsync::detail::cursor_checksum(bytes.data(), incsync::detail::cursor_payload));
+    std::string token(incsync::detail::cursor_prefix);
+    incsync::detail::base64url_append(token, bytes.data(), bytes.size());
+    BOOST_TEST(decode_cursor(token).error() == error::bad_cursor);
+    const cursor global{1, 5, 5, cursor_tag("product"), std::nullopt};
+    BOOST_TEST(token != encode_cursor(global));
+    BOOST_TEST((decode_cursor(encode_cursor(global)).value() == global));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -57,6 +57,22 @@ BOOST_AUTO_TEST_CASE(is_a_string_on_the_wire_never_a_float)
     BOOST_TEST(!boost::json::try_value_to<decimal>(boost::json::parse("null")).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(the_extremes_parse_without_overflow)
+{
+    // fuzz_entity_json (corpus/entity_json/decimal_min): the whole part passed its
+    // range check, then whole * 10^6 + fraction overflowed int64 (UBSan).
+    constexpr auto max = std::numeric_limits<std::int64_t>::max(), min = std::numeric_limits<std::int64_t>::min();
+    BOOST_TEST(incsync::parse_decimal("9223372036854.775807")->millionths == max);
+    BOOST_TEST(incsync::parse_decimal("-9223372036854.775808")->millionths == min);
+    for (const char* over : {"9223372036854.775808", "9223372036854.9", "-9223372036854.775809", "-9223372036854.9"}) {
+        BOOST_TEST_CONTEXT(over) { BOOST_TEST(incsync::parse_decimal(over).error() == incsync::error::bad_decimal); }
+    }
+    for (const auto v : {max, min, min + 1}) {
+        const auto text = incsync::format_decimal(decimal{v});
+        BOOST_TEST_CONTEXT(text) { BOOST_TEST(incsync::parse_decimal(text)->millionths == v); }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace unit_decimal_test

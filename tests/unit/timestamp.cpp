@@ -75,6 +75,26 @@ BOOST_AUTO_TEST_CASE(converts_through_boost_json)
     BOOST_TEST(!boost::json::try_value_to<timestamp>(boost::json::value(12)).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(an_offset_cannot_carry_an_instant_out_of_the_written_years)
+{
+    // fuzz_entity_json (corpus/entity_json/product_timestamp_offset): such an
+    // instant was accepted, then written back clamped to 0001-01-01T00:00:00Z,
+    // so a record did not read back as itself.
+    for (const char* outside : {"0001-01-01T00:30:00+01:00", "0001-01-01T00:00:00+00:01",
+                                "9999-12-31T23:59:59-00:01", "9999-12-31T23:30:00.5-23:59"}) {
+        BOOST_TEST_CONTEXT(outside) { BOOST_TEST(incsync::parse_timestamp(outside).error() == incsync::error::bad_timestamp); }
+    }
+    for (const char* edge : {"0001-01-01T00:00:00Z", "0001-01-01T01:00:00+01:00", "9999-12-31T23:59:59.999999Z",
+                             "9999-12-31T22:59:59.999999-01:00"}) {
+        BOOST_TEST_CONTEXT(edge)
+        {
+            const auto t = incsync::parse_timestamp(edge);
+            BOOST_TEST_REQUIRE(t.has_value());
+            BOOST_TEST(incsync::parse_timestamp(incsync::format_timestamp(*t)).value() == *t);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace unit_timestamp_test

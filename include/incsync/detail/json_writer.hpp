@@ -20,16 +20,59 @@
 
 namespace incsync::detail {
 
-/// Appends `s` as a JSON string literal. Input is assumed to be valid UTF-8
-/// (everything decoded by Boost.JSON is); control characters are escaped.
+/// Length of the well-formed UTF-8 sequence (Unicode table 3-7) that starts
+/// at `p[0]` (a byte >= 0x80), `n` bytes available; 0 when there is none.
+inline std::size_t utf8_sequence_length(const unsigned char* p, std::size_t n) noexcept
+{
+    const unsigned c = p[0];
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF; // the second byte's range excludes overlongs and surrogates
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c == 0xE0) {
+        len = 3;
+        lo = 0xA0;
+    } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+        len = 3;
+    } else if (c == 0xED) {
+        len = 3;
+        hi = 0x9F;
+    } else if (c == 0xF0) {
+        len = 4;
+        lo = 0x90;
+    } else if (c >= 0xF1 && c <= 0xF3) {
+        len = 4;
+    } else if (c == 0xF4) {
+        len = 4;
+        hi = 0x8F;
+    } else {
+        return 0; // a continuation byte, C0, C1, F5-FF
+    }
+    if (n < len || p[1] < lo || p[1] > hi) return 0;
+    for (std::size_t k = 2; k < len; ++k)
+        if ((p[k] & 0xC0) != 0x80) return 0;
+    return len;
+}
+
+/// Appends `s` as a JSON string literal: control characters escaped, and
+/// each byte that is not part of well-formed UTF-8 written as U+FFFD, so
+/// the output is valid JSON whatever `s` holds (a request's bytes may be
+/// echoed in an error message).
 inline void append_json_string(std::string& out, std::string_view s)
 {
     static constexpr char hex[] = "0123456789abcdef";
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     out.push_back('"');
     std::size_t run = 0; // start of the pending run of plain characters
     for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        const auto c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+        if (c >= 0x80) {
+            if (const auto len = utf8_sequence_length(p + i, s.size() - i)) {
+                i += len - 1;
+                continue;
+            }
+        }
         out.append(s.data() + run, i - run);
         run = i + 1;
         switch (c) {
@@ -40,10 +83,13 @@ inline void append_json_string(std::string& out, std::string_view s)
         case '\t': out.append("\\t"); break;
         case '\b': out.append("\\b"); break;
         case '\f': out.append("\\f"); break;
-        default: {
-            const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            out.append(esc, 6);
-        }
+        default:
+            if (c >= 0x80) {
+                out.append("\\ufffd");
+            } else {
+                const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                out.append(esc, 6);
+            }
         }
     }
     out.append(s.data() + run, s.size() - run);

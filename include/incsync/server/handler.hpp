@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -366,6 +367,9 @@ private:
             return json_response(http::status::ok, (*current)->json);
         }
         E changes = (*current)->value;
+        // An admin may have written the largest version: refuse before storing.
+        if (changes.image_version == std::numeric_limits<decltype(changes.image_version)>::max())
+            return error_response(http::status::conflict, "conflict", "image_version is at its maximum");
         changes.image_url = std::string(api_prefix) + std::string(entity_path<E>) + '/' + std::to_string(*id) + "/image";
         changes.image_version += 1;
         if (auto stored = options_.images->put(entity_type_name<E>, *id, "", std::move(img)); !stored)

@@ -63,8 +63,8 @@ public:
     result<image_ptr> get(std::string_view entity_type, std::int64_t id, std::string_view rendition) const override
     {
         std::lock_guard lock(mutex_);
-        if (auto it = images_.find(std::tuple(entity_type, id, rendition)); it != images_.end()) return it->second;
-        if (auto it = images_.find(std::tuple(entity_type, id, std::string_view())); it != images_.end())
+        if (auto it = images_.find(key_view(entity_type, id, rendition)); it != images_.end()) return it->second;
+        if (auto it = images_.find(key_view(entity_type, id, {})); it != images_.end())
             return it->second;
         return nullptr;
     }
@@ -84,10 +84,22 @@ public:
 
 private:
     using key = std::tuple<std::string, std::int64_t, std::string>;
+    using key_view = std::tuple<std::string_view, std::int64_t, std::string_view>;
+
+    // Looks keys up by views, without copying them. Compares views, not a
+    // tuple of strings with a tuple of views: Clang 14 cannot compare those
+    // through libstdc++ 12's tuple operator<=>.
+    struct key_less {
+        using is_transparent = void;
+        static key_view view(const key& k) noexcept { return {std::get<0>(k), std::get<1>(k), std::get<2>(k)}; }
+        static const key_view& view(const key_view& k) noexcept { return k; }
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const noexcept { return view(a) < view(b); }
+    };
 
     void erase_all(std::string_view entity_type, std::int64_t id)
     {
-        auto first = images_.lower_bound(std::tuple(entity_type, id, std::string_view()));
+        auto first = images_.lower_bound(key_view(entity_type, id, {}));
         auto last = first;
         while (last != images_.end() && std::get<0>(last->first) == entity_type && std::get<1>(last->first) == id)
             ++last;
@@ -95,7 +107,7 @@ private:
     }
 
     mutable std::mutex mutex_;
-    std::map<key, image_ptr, std::less<>> images_;
+    std::map<key, image_ptr, key_less> images_;
 };
 
 /// The image formats accepted on upload, recognised by their first bytes so a

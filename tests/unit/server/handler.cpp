@@ -188,6 +188,50 @@ BOOST_AUTO_TEST_CASE(moving_a_record_to_another_store_is_a_conflict)
     BOOST_TEST(code_of(res) == "conflict");
 }
 
+BOOST_AUTO_TEST_CASE(request_bytes_echoed_in_an_error_stay_valid_json)
+{
+    // fuzz_http_request (corpus/http_request/unknown_entity_type_bytes): an
+    // entity_type decoding to invalid UTF-8 was echoed as it came, and the
+    // error body was not JSON.
+    const auto res = call(http::verb::get, "/api/v1/sync/incremental?entity_type=%C3%A9t%FF");
+    BOOST_TEST(res.result_int() == 400u);
+    boost::system::error_code ec;
+    const auto body = json::parse(res.body(), ec);
+    BOOST_TEST_REQUIRE(!ec, res.body());
+    BOOST_TEST(body.at("error").at("message").as_string() == "unknown entity type: \xc3\xa9t\xef\xbf\xbd");
+}
+
+BOOST_AUTO_TEST_CASE(an_image_upload_past_the_largest_image_version_is_a_conflict_and_stores_nothing)
+{
+    // fuzz_http_request (corpus/http_request/pipelined_create_patch_delete):
+    // image_version + 1 overflowed (UBSan: signed integer overflow).
+    auto images = std::make_shared<server::memory_image_repository>();
+    auto o = options();
+    o.images = images;
+    server::handler<store_t> with_images{store, std::move(o)};
+    auto send = [&](http::verb method, std::string target, std::string body) {
+        server::request req{method, target, 11};
+        req.set(http::field::authorization, "Bearer admin-secret");
+        req.body() = std::move(body);
+        req.prepare_payload();
+        return with_images.handle(req);
+    };
+    BOOST_TEST(send(http::verb::post, "/api/v1/products", R"({"name":"Mocha","image_version":9223372036854775807})")
+                   .result_int() == 201u);
+    const auto version = *store.high_water();
+    const auto refused = send(http::verb::put, "/api/v1/products/1/image", "GIF89a mocha");
+    BOOST_TEST(refused.result_int() == 409u);
+    BOOST_TEST(code_of(refused) == "conflict");
+    BOOST_TEST(images->size() == 0u);
+    BOOST_TEST(*store.high_water() == version);
+    // Below the largest, an upload bumps the version as ever.
+    BOOST_TEST(send(http::verb::patch, "/api/v1/products/1", R"({"image_version":9223372036854775806})").result_int() == 200u);
+    const auto stored = send(http::verb::put, "/api/v1/products/1/image", "GIF89a mocha");
+    BOOST_TEST(stored.result_int() == 200u);
+    BOOST_TEST(json::parse(stored.body()).at("image_version").as_int64() == 9223372036854775807);
+    BOOST_TEST(images->size() == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace unit_server_handler_test
