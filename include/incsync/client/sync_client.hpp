@@ -783,9 +783,13 @@ private:
                     catch_up_all();
                 }
                 ++reconnect_failures_;
+                // Long-poll until the WebSocket's next try. A long poll that
+                // fails (no answer, an error) backs off below like any failed
+                // try: going round at once would spin while the server is out
+                // of reach and bring every register back in the same instant.
                 if (reconnect_failures_ >= options_.fallback_after) {
-                    co_await long_poll_for(reconnect_backoff_.ceiling(reconnect_failures_));
-                    continue;
+                    const bool ran_its_course = co_await long_poll_for(reconnect_backoff_.ceiling(reconnect_failures_));
+                    if (ran_its_course) continue;
                 }
             }
             co_await pause(reconnect_backoff_.next(reconnect_failures_));
@@ -835,28 +839,33 @@ private:
         request_sync(*i, false);
     }
 
-    /// Long-polls `check` for about `d`, then returns (to try the WebSocket again).
-    boost::asio::awaitable<void> long_poll_for(std::chrono::milliseconds d)
+    /// Long-polls `check` for about `d`, then returns (to try the WebSocket
+    /// again): true, or false when it gave up early on a failure.
+    boost::asio::awaitable<bool> long_poll_for(std::chrono::milliseconds d)
     {
         board_.update([](sync_status& s) { s.realtime = channel::long_poll; });
         const auto deadline = std::chrono::steady_clock::now() + d;
+        bool failed = false;
         while (!stopped_ && !auth_failed_ && std::chrono::steady_clock::now() < deadline) {
             auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
             auto wait = std::clamp(left, std::chrono::seconds(1), options_.long_poll_wait);
             auto reply = co_await transport_.get(check_target(check_cursor_, wait),
                                                  request_opts(wait + options_.request_timeout));
             if (stopped_) break;
+            failed = true;
             if (!note_reply(reply)) break; // offline: back to the reconnect loop
             if (reply.status == 200) {
                 if (auto answer = wire::decode_check_response(reply.body)) {
                     for (const auto& name : answer->changed)
                         if (auto i = index_of(name)) request_sync(*i, false);
                     check_cursor_ = std::move(answer->next_since);
+                    failed = false;
                     continue;
                 }
             }
             if (cursor_rejected(reply)) {
                 check_cursor_.clear();
+                failed = false;
                 continue;
             }
             break; // another error: let the reconnect loop back off
@@ -864,6 +873,7 @@ private:
         board_.update([](sync_status& s) {
             if (s.realtime == channel::long_poll) s.realtime = channel::none;
         });
+        co_return !failed;
     }
 
     strand_type strand_;

@@ -3,6 +3,32 @@
 // chunk it forwards, stalls (carries nothing, closes nothing), or turns away
 // WebSocket upgrades (so that clients must fall back to long-polling). It runs
 // on its own thread; every method may be called from any other thread.
+//
+// Random faults (`set_faults`): for every chunk it reads, from either side,
+// the relay draws one of
+//   - reset:    neither forwards it nor anything after: both sides get an RST
+//               (SO_LINGER 0, then close), as a crashed peer or a NAT that
+//               forgot the connection gives;
+//   - drop:     does not forward it and ends the connection cleanly in both
+//               directions (FIN to each side, then reads what each still
+//               sends, unforwarded, until its FIN; an RST after 1 s if
+//               one side never closes);
+//   - truncate: forwards a random proper prefix of the chunk (at least one
+//               byte when the chunk has two), then ends as `drop` does: a
+//               response cut short, a WebSocket frame half there;
+//   - nothing,
+// with the plan's probabilities (`reset + drop + truncate <= 1`), and,
+// independently, with probability `delay`, holds the chunk a uniformly
+// random 0..`max_delay` first. Order within a direction is kept. Draws come
+// from one generator seeded with `seed`: which connection a fault hits
+// depends on timing, how many faults a run sees in how many chunks does not.
+// `faults()` counts how many of each were injected.
+//
+//     tcp_proxy proxy(server_port);
+//     proxy.set_faults({.reset = 0.01, .drop = 0.01, .truncate = 0.01,
+//                       .delay = 0.2, .max_delay = std::chrono::milliseconds(30), .seed = 7});
+//     ...                      // clients through proxy.port() see faults
+//     proxy.set_faults({});    // and now none
 #ifndef INCSYNC_TESTING_TCP_PROXY_HPP
 #define INCSYNC_TESTING_TCP_PROXY_HPP
 
@@ -25,6 +51,7 @@
 #include <cstdint>
 #include <future>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -37,6 +64,27 @@ struct tcp_proxy_options {
     std::uint16_t listen_port = 0;
     /// Where connections are relayed: 127.0.0.1 and this port.
     std::uint16_t upstream_port = 0;
+};
+
+/// Random faults, drawn per forwarded chunk (see the top of this file).
+/// A default-constructed plan injects none.
+struct fault_plan {
+    double reset = 0;    ///< an RST to both sides instead of the chunk
+    double drop = 0;     ///< a FIN to both sides instead of the chunk
+    double truncate = 0; ///< part of the chunk, then a FIN to both sides
+    double delay = 0;    ///< the chunk held 0..max_delay first (independent of the others)
+    std::chrono::milliseconds max_delay{20};
+    std::uint64_t seed = 1;
+};
+
+/// How many faults of each kind were injected since the proxy started.
+struct fault_counts {
+    std::size_t reset = 0;
+    std::size_t dropped = 0;
+    std::size_t truncated = 0;
+    std::size_t delayed = 0;
+    /// The connections ended by a fault.
+    std::size_t ended() const noexcept { return reset + dropped + truncated; }
 };
 
 class tcp_proxy {
@@ -90,6 +138,22 @@ public:
     /// While set, nothing is forwarded and nothing closed: a network that
     /// silently stopped carrying packets (what heartbeats are for).
     void set_stalled(bool stalled) { impl_->stalled = stalled; }
+    /// Injects random faults from now on, with a generator seeded afresh
+    /// from `plan.seed`; `set_faults({})` turns them off.
+    void set_faults(const fault_plan& plan)
+    {
+        auto& d = *impl_;
+        d.on_io_thread([&] {
+            d.plan = plan;
+            d.faulty = plan.reset > 0 || plan.drop > 0 || plan.truncate > 0 || plan.delay > 0;
+            d.rng.seed(plan.seed);
+        });
+    }
+    fault_counts faults() const
+    {
+        const auto& d = *impl_;
+        return {d.resets, d.drops, d.truncations, d.delays};
+    }
 
     std::size_t open_connections() const
     {
@@ -112,6 +176,7 @@ private:
         explicit link(boost::asio::io_context& ioc) : client(ioc), server(ioc) {}
         tcp::socket client;
         tcp::socket server;
+        bool ending = false; // FINs sent both ways: what still arrives is read and dropped
 
         void reset()
         {
@@ -122,7 +187,18 @@ private:
             client.close(ec);
             server.close(ec);
         }
+
+        /// FIN to both sides; each socket closes once its peer's FIN arrived.
+        void end()
+        {
+            ending = true;
+            boost::system::error_code ec;
+            client.shutdown(tcp::socket::shutdown_send, ec);
+            server.shutdown(tcp::socket::shutdown_send, ec);
+        }
     };
+
+    enum class fault { none, reset, drop, truncate };
 
     static bool asks_for_websocket(std::string_view chunk)
     {
@@ -142,7 +218,38 @@ private:
         std::atomic<long long> delay_ms{0};
         std::atomic<std::size_t> accepted{0};
         std::atomic<std::size_t> blocked{0};
+        std::atomic<std::size_t> resets{0};
+        std::atomic<std::size_t> drops{0};
+        std::atomic<std::size_t> truncations{0};
+        std::atomic<std::size_t> delays{0};
         std::vector<std::weak_ptr<link>> links; // io thread only
+        fault_plan plan;                       // io thread only, as are the two below
+        bool faulty = false;
+        std::mt19937_64 rng{1};
+
+        double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
+
+        fault pick_fault()
+        {
+            const double u = draw();
+            if (u < plan.reset) return fault::reset;
+            if (u < plan.reset + plan.drop) return fault::drop;
+            if (u < plan.reset + plan.drop + plan.truncate) return fault::truncate;
+            return fault::none;
+        }
+
+        /// Ends `l` cleanly (FIN both ways), with an RST if a side has not
+        /// closed after a second.
+        void end_gracefully(const std::shared_ptr<link>& l)
+        {
+            if (l->ending) return;
+            l->end();
+            boost::asio::co_spawn(ioc, [this, l]() -> boost::asio::awaitable<void> {
+                boost::asio::steady_timer grace(ioc, std::chrono::seconds(1));
+                co_await grace.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+                l->reset();
+            }, boost::asio::detached);
+        }
 
         boost::asio::awaitable<void> accept_loop()
         {
@@ -190,6 +297,7 @@ private:
             for (;;) {
                 auto [rec, n] = co_await from.async_read_some(boost::asio::buffer(buf), as_tuple(use_awaitable));
                 if (rec) break;
+                if (l->ending) continue; // ended by a fault: read to the peer's FIN, forward nothing
                 if (first) {
                     first = false;
                     if (block_websocket && asks_for_websocket(std::string_view(buf.data(), n))) {
@@ -205,9 +313,46 @@ private:
                     timer.expires_after(std::chrono::milliseconds(d));
                     co_await timer.async_wait(as_tuple(use_awaitable));
                 }
+                std::size_t forward = n;
+                fault f = fault::none;
+                if (faulty) {
+                    f = pick_fault();
+                    if (plan.delay > 0 && draw() < plan.delay) {
+                        ++delays;
+                        const auto ms = std::uniform_int_distribution<long long>(0, plan.max_delay.count())(rng);
+                        timer.expires_after(std::chrono::milliseconds(ms));
+                        co_await timer.async_wait(as_tuple(use_awaitable));
+                        if (l->ending || !to.is_open()) continue;
+                    }
+                    if (f == fault::reset) {
+                        ++resets;
+                        break;
+                    }
+                    if (f == fault::drop) {
+                        ++drops;
+                        end_gracefully(l);
+                        continue;
+                    }
+                    if (f == fault::truncate)
+                        forward = n > 1 ? std::uniform_int_distribution<std::size_t>(1, n - 1)(rng) : 0;
+                }
                 auto [wec, written] =
-                    co_await boost::asio::async_write(to, boost::asio::buffer(buf.data(), n), as_tuple(use_awaitable));
-                if (wec) break;
+                    co_await boost::asio::async_write(to, boost::asio::buffer(buf.data(), forward), as_tuple(use_awaitable));
+                if (wec) {
+                    if (l->ending) continue; // the other direction's fault shut `to`: keep draining `from`
+                    break;
+                }
+                if (f == fault::truncate) {
+                    ++truncations;
+                    end_gracefully(l);
+                }
+            }
+            // Ended by a drop or truncation: `from`'s peer has closed its side
+            // too; the other socket closes when its own peer does.
+            if (l->ending) {
+                boost::system::error_code ec;
+                from.close(ec);
+                co_return;
             }
             // One side ended: end both (a half-open link would hide the failure).
             l->reset();
