@@ -6,6 +6,7 @@
 #define INCSYNC_BEAST_DETAIL_WEBSOCKET_FRAME_HPP
 
 #include <incsync/beast/detail/sha1.hpp>
+#include <incsync/detail/utf8.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -224,35 +225,8 @@ inline bool valid_utf8(std::string_view s) noexcept
             ++i;
             continue;
         }
-        // The lead byte fixes the length and the range of the second byte;
-        // the narrowed ranges are what exclude overlongs, surrogates and > U+10FFFF.
-        std::size_t len = 0;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-        } else if (c == 0xE0) {
-            len = 3;
-            lo = 0xA0;
-        } else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-            len = 3;
-        } else if (c == 0xED) {
-            len = 3;
-            hi = 0x9F;
-        } else if (c == 0xF0) {
-            len = 4;
-            lo = 0x90;
-        } else if (c >= 0xF1 && c <= 0xF3) {
-            len = 4;
-        } else if (c == 0xF4) {
-            len = 4;
-            hi = 0x8F;
-        } else {
-            return false; // continuation byte as lead, C0, C1, F5-FF
-        }
-        if (n - i < len) return false;
-        if (p[i + 1] < lo || p[i + 1] > hi) return false;
-        for (std::size_t k = 2; k < len; ++k)
-            if ((p[i + k] & 0xC0) != 0x80) return false;
+        const auto len = incsync::detail::utf8_sequence_length(p + i, n - i);
+        if (len == 0) return false;
         i += len;
     }
     return true;
