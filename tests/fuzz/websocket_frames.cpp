@@ -3,10 +3,10 @@
 // the client's decoding of the real-time messages it reads back
 // (wire/client_messages.hpp).
 //
-// The bytes are the client's stream. They go through parse_frame and the
-// same message handling as push_session's process_input / on_frame /
-// on_message (fragments, control frames, close, UTF-8, JSON): the session's
-// logic restated without its socket.
+// The bytes are the client's stream. They go through parse_frame, the
+// session's frame handling restated without its socket (fragments, control
+// frames, close), and answer_client_message (beast/detail/client_message.hpp),
+// the very function push_session answers complete messages with.
 // Invariants:
 // - parse_frame never reads past the bytes it is given (ASan) and answers
 //   need_more for every proper prefix of a frame it accepts, without
@@ -24,9 +24,9 @@
 //   make_notification reads back as what it says.
 #include "fuzz.hpp"
 
+#include <incsync/beast/detail/client_message.hpp>
 #include <incsync/beast/detail/websocket_frame.hpp>
 #include <incsync/change.hpp>
-#include <incsync/detail/json_writer.hpp>
 #include <incsync/wire/client_messages.hpp>
 #include <incsync/wire/notification.hpp>
 
@@ -115,33 +115,25 @@ struct session_model {
     void on_message(opcode op, std::string_view text)
     {
         INCSYNC_FUZZ_CHECK(text.size() <= max_message);
-        if (op != opcode::text) return fail(close_code::unsupported_data);
         const bool utf8 = valid_utf8(text);
         INCSYNC_FUZZ_CHECK(utf8 == reference_utf8(text));
-        if (!utf8) return fail(close_code::invalid_payload);
-        // A client reading it as a server's message: no crash.
-        (void)incsync::wire::decode_stream_message(text);
-        (void)incsync::wire::decode_check_response(text);
-        (void)incsync::wire::error_code_of(text);
-        boost::system::error_code ec;
-        const auto jv = boost::json::parse(text, ec);
-        const auto* obj = ec ? nullptr : jv.if_object();
-        if (!obj) return reply_error("messages are JSON objects");
-        const auto* type = obj->if_contains("type");
-        if (!type || !type->is_string()) return reply_error("a message needs a string \"type\"");
-        if (type->get_string() != "ping") return;
-        std::string pong = R"({"type":"pong","server_time":)";
-        incsync::detail::append_json_value(pong, incsync::timestamp::now());
-        pong.push_back('}');
-        replies.push_back(std::move(pong));
-    }
-
-    void reply_error(std::string_view why)
-    {
-        std::string out = R"({"type":"error","error":{"code":"bad_request","message":)";
-        incsync::detail::append_json_string(out, why);
-        out.append("}}");
-        replies.push_back(std::move(out));
+        if (op == opcode::text && utf8) {
+            // A client reading it as a server's message: no crash.
+            (void)incsync::wire::decode_stream_message(text);
+            (void)incsync::wire::decode_check_response(text);
+            (void)incsync::wire::error_code_of(text);
+        }
+        auto answer = answer_client_message(op, text, incsync::timestamp::now());
+        using action = client_message_answer::action;
+        if (op != opcode::text) INCSYNC_FUZZ_CHECK(answer.what == action::close);
+        else if (!utf8) INCSYNC_FUZZ_CHECK(answer.what == action::close && answer.close_code == close_code::invalid_payload);
+        switch (answer.what) {
+        case action::none: return;
+        case action::reply: replies.push_back(std::move(answer.text)); return;
+        case action::close:
+            INCSYNC_FUZZ_CHECK(answer.text.size() <= 123 && valid_utf8(answer.text));
+            return fail(answer.close_code);
+        }
     }
 
     static void check_close(const close_reason& r)

@@ -4,11 +4,8 @@
 // every register holds exactly its store's view, and when the registers
 // stop the server holds no session of theirs.
 #include "harness.hpp"
+#include "registers.hpp"
 
-#include <incsync/client/beast_transport.hpp>
-#include <incsync/client/sync_client.hpp>
-#include <incsync/client/sync_thread.hpp>
-#include <incsync/memory/client_store.hpp>
 #include <incsync/testing/tcp_proxy.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -36,73 +33,6 @@ using namespace it;
 using namespace incsync;
 using testing::fault_plan;
 using testing::tcp_proxy;
-
-using replica_t = memory::client_store<pos::entities>;
-using client_t = client::sync_client<replica_t, client::beast_transport>;
-
-/// A register: replica, transport and client on its own sync thread, with
-/// short backoffs so that a test sees many reconnects in a few seconds.
-struct register_client {
-    register_client(std::uint16_t port, std::string token, std::int64_t store, std::int64_t id,
-                    const std::function<void(client::client_options&)>& tweak = {})
-        : transport(client::server_url{"127.0.0.1", std::to_string(port), ""}, transport_options())
-    {
-        client::client_options o;
-        o.token = std::move(token);
-        o.store_id = store;
-        o.cash_register_id = id;
-        o.coalesce_window = std::chrono::milliseconds(5);
-        o.reconnect_initial = std::chrono::milliseconds(20);
-        o.reconnect_max = std::chrono::milliseconds(300);
-        o.retry_initial = std::chrono::milliseconds(20);
-        o.retry_max = std::chrono::milliseconds(300);
-        o.request_timeout = std::chrono::seconds(3);
-        if (tweak) tweak(o);
-        client.emplace(thread.executor(), replica, transport, std::move(o));
-        client->start();
-    }
-
-    ~register_client()
-    {
-        client->stop();
-        client.reset();
-        thread.join();
-    }
-
-    static client::beast_transport_options transport_options()
-    {
-        client::beast_transport_options t;
-        t.heartbeat = std::chrono::seconds(2);
-        t.connect_timeout = std::chrono::seconds(2);
-        return t;
-    }
-
-    client::sync_status status() const { return client->status(); }
-
-    replica_t replica;
-    client::beast_transport transport;
-    client::sync_thread thread{0};
-    std::optional<client_t> client;
-};
-
-template <class E>
-bool matches(const replica_t& r, const store_t& s, std::int64_t store)
-{
-    std::vector<E> server;
-    for (const auto& rec : s.list<E>(store).value()) server.push_back(rec->value);
-    std::sort(server.begin(), server.end(), [](const E& a, const E& b) { return a.id < b.id; });
-    return r.all<E>().value() == server;
-}
-
-/// Settled (online, nothing pending or running) and equal to the server's view of `store`.
-bool converged(const register_client& c, const store_t& s, std::int64_t store)
-{
-    const auto st = c.status();
-    if (!st.online || st.pending != 0 || st.syncing()) return false;
-    bool ok = true;
-    for_each_entity<pos::entities>([&]<class E>(std::type_identity<E>) { ok = ok && matches<E>(c.replica, s, store); });
-    return ok;
-}
 
 /// The server of these tests: no rate limit (the admin writer is fast).
 void unlimited(incsync::beast::server_options& o) { o.rate = {}; }

@@ -15,16 +15,15 @@
 #ifndef INCSYNC_BEAST_DETAIL_PUSH_SESSION_HPP
 #define INCSYNC_BEAST_DETAIL_PUSH_SESSION_HPP
 
+#include <incsync/beast/detail/client_message.hpp>
 #include <incsync/beast/detail/shared_state.hpp>
 #include <incsync/beast/detail/websocket_frame.hpp>
-#include <incsync/detail/json_writer.hpp>
 #include <incsync/hub.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/json/parse.hpp>
 
 #include <algorithm>
 #include <array>
@@ -376,32 +375,15 @@ private:
         }
     }
 
-    // A client's message: `{"type":"ping"}` gets a pong; unknown types are
-    // ignored (a newer client may say more); anything unreadable is answered
-    // with an error message and the connection stays up.
+    // A complete client message: answered as client_message.hpp decides.
     void on_message(opcode op, std::string_view text)
     {
-        if (op != opcode::text) return fail(close_code::unsupported_data, "binary messages are not supported");
-        if (!valid_utf8(text)) return fail(close_code::invalid_payload, "text is not UTF-8");
-        boost::system::error_code ec;
-        const auto jv = boost::json::parse(text, ec);
-        const auto* obj = ec ? nullptr : jv.if_object();
-        if (!obj) return reply_error("messages are JSON objects");
-        const auto* type = obj->if_contains("type");
-        if (!type || !type->is_string()) return reply_error("a message needs a string \"type\"");
-        if (type->get_string() != "ping") return;
-        std::string pong = R"({"type":"pong","server_time":)";
-        incsync::detail::append_json_value(pong, state_->now());
-        pong.push_back('}');
-        queue_raw(opcode::text, pong);
-    }
-
-    void reply_error(std::string_view message)
-    {
-        std::string out = R"({"type":"error","error":{"code":"bad_request","message":)";
-        incsync::detail::append_json_string(out, message);
-        out.append("}}");
-        queue_raw(opcode::text, out);
+        auto answer = answer_client_message(op, text, state_->now());
+        switch (answer.what) {
+        case client_message_answer::action::none: return;
+        case client_message_answer::action::reply: return queue_raw(opcode::text, answer.text);
+        case client_message_answer::action::close: return fail(answer.close_code, answer.text);
+        }
     }
 
     void fail(std::uint16_t code, std::string_view why)
