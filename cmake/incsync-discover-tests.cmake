@@ -1,7 +1,8 @@
 # Run by ctest (TEST_INCLUDE_FILES), not by cmake: asks a Boost.Test
 # executable for its test tree and adds one test per top-level unit, named
 # <prefix>.<unit> (unit.codec_suite, integration.pull_suite, ...).
-# In: incsync_discover_exe, incsync_discover_prefix, incsync_discover_timeout.
+# In: incsync_discover_exe, incsync_discover_prefix, incsync_discover_timeout,
+# incsync_discover_long_units (started first).
 if(NOT EXISTS "${incsync_discover_exe}")
     # Not built yet: one entry that fails with "Could not find executable".
     add_test(${incsync_discover_prefix} "${incsync_discover_exe}")
@@ -32,4 +33,7 @@ endif()
 foreach(unit IN LISTS units)
     add_test(${incsync_discover_prefix}.${unit} "${incsync_discover_exe}" --run_test=${unit} --report_level=short)
     set_tests_properties(${incsync_discover_prefix}.${unit} PROPERTIES TIMEOUT ${incsync_discover_timeout})
+    if(unit IN_LIST incsync_discover_long_units)
+        set_tests_properties(${incsync_discover_prefix}.${unit} PROPERTIES COST 1000)
+    endif()
 endforeach()

@@ -76,6 +76,18 @@ BOOST_AUTO_TEST_CASE(bad_token_files_and_web_roots_stop_it_at_start)
     BOOST_TEST(bad_root.output().find("not a directory") != std::string::npos, bad_root.output());
 }
 
+BOOST_AUTO_TEST_CASE(a_connection_cap_that_is_no_count_stops_it_at_start)
+{
+    temp_dir dir;
+    int n = 0;
+    for (const char* bad : {"-1", "many", "", "12x"}) {
+        child_process server({INCSYNC_POS_SERVER_EXE, "--port", "0", "--max-connections-per-ip", bad},
+                             dir.file("cap" + std::to_string(n++) + ".log"));
+        BOOST_TEST(server.wait(op_timeout).value_or(-1) == 2, bad);
+        BOOST_TEST(server.output().find("expected a count (0: no cap)") != std::string::npos, server.output());
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 #endif
