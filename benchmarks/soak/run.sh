@@ -5,7 +5,7 @@
 # status other than 2xx/304. Run it alone: it uses both cores.
 #
 # Usage: benchmarks/soak/run.sh [BUILD_DIR=build/release] [DURATION_S=300] [incsync-soak options...]
-#   CI: benchmarks/soak/run.sh build/release 60
+#   CI: benchmarks/soak/run.sh build/meson 60   (Meson's GCC -O1 build, scripts/run-tests.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build/release}
