@@ -294,6 +294,13 @@ const std::map<route, exercise>& known_routes()
                  BOOST_TEST(r.status == 200u, target << ": " << describe(r));
              }
          }},
+        {{"GET", "/metrics"},
+         [](server_fixture&, http_client& admin, http_client& till) {
+             auto r = admin.get("/metrics");
+             BOOST_TEST(r.status == 200u, describe(r));
+             BOOST_TEST(r.body().find("# TYPE incsync_pulls_total counter") != std::string::npos);
+             BOOST_TEST(till.get("/metrics", till_1).status == 403u);
+         }},
     };
     return routes;
 }

@@ -13,6 +13,7 @@
 #include <incsync/detail/query_string.hpp>
 #include <incsync/pull.hpp>
 #include <incsync/server/auth.hpp>
+#include <incsync/server/handler_metrics.hpp>
 #include <incsync/server/images.hpp>
 #include <incsync/store.hpp>
 #include <incsync/wire/error_response.hpp>
@@ -111,12 +112,19 @@ public:
     response handle(const request& req, const detail::target& target, std::optional<long_poll>* wait,
                     std::string buffer)
     {
+        const auto start = std::chrono::steady_clock::now();
         buffer.clear();
         response res = route(req, target, wait, buffer);
         res.version(req.version());
         res.keep_alive(req.keep_alive());
+        // A long poll that waits is counted when it is answered (handled again).
+        if (!(wait && *wait))
+            metrics_.request(route_of(target.path), res.result_int(), std::chrono::steady_clock::now() - start);
         return res;
     }
+
+    /// What the handler counted: requests, latencies, pulls (GET /metrics).
+    const handler_metrics<entities>& metrics() const noexcept { return metrics_; }
 
     /// Who the request acts as, from `Authorization: Bearer`.
     std::optional<principal> authenticate(const request& req) const
@@ -173,6 +181,14 @@ private:
 
     static bool is_image_path(std::string_view rest) noexcept { return rest.ends_with("/image"); }
 
+    static request_route route_of(std::string_view path) noexcept
+    {
+        if (!path.starts_with(api_prefix)) return request_route::other;
+        const auto rest = path.substr(api_prefix.size());
+        if (!rest.starts_with(sync_prefix)) return request_route::admin;
+        return rest.substr(sync_prefix.size()) == "check" ? request_route::check : request_route::pull;
+    }
+
     // GET /api/v1/sync/{path} | incremental?entity_type= | check
     response sync_route(std::string_view what, const detail::target& t, const principal& who,
                         std::optional<long_poll>* wait, std::string& buffer)
@@ -205,7 +221,10 @@ private:
         }
         std::optional<response> res;
         const bool known = visit_entity<entities>(type, [&]<class E>(std::type_identity<E>) {
-            res = pull_endpoint<E>(t, *store_id, buffer);
+            std::size_t records = 0;
+            res = pull_endpoint<E>(t, *store_id, buffer, records);
+            const bool ok = res->result() == http::status::ok;
+            metrics_.template pull<E>(res->result_int(), records, ok ? res->body().size() : 0);
         });
         if (known) return std::move(*res);
         if (what == "incremental") return error_response(error_info(error::unknown_entity_type, std::string(type)));
@@ -213,7 +232,8 @@ private:
     }
 
     template <entity E>
-    response pull_endpoint(const detail::target& t, std::optional<std::int64_t> store_id, std::string& body)
+    response pull_endpoint(const detail::target& t, std::optional<std::int64_t> store_id, std::string& body,
+                           std::size_t& records)
     {
         std::size_t limit = default_page_limit;
         if (auto l = t.get("limit")) {
@@ -229,6 +249,7 @@ private:
         }
         auto r = pull<E>(store_, {t.get("since").value_or(""), store_id, limit});
         if (!r) return failure(r.error());
+        records = r->page.changes.size() + r->page.deleted.size();
         wire::append_pull_response(body, *r, delta);
         return json_response(http::status::ok, std::move(body));
     }
@@ -426,6 +447,7 @@ private:
     Store& store_;
     handler_options options_;
     std::mutex image_mutex_;
+    handler_metrics<entities> metrics_;
 };
 
 } // namespace incsync::server

@@ -46,6 +46,25 @@ public:
     incsync::server::handler<Store> api;
     std::optional<incsync::server::static_files> web; ///< server_options::web_root
 
+    /// `GET /metrics` for an admin: the server's counters and the handler's,
+    /// in the Prometheus text format.
+    http::response<http::string_body> metrics_response(const std::optional<incsync::server::principal>& who)
+    {
+        using incsync::server::error_response;
+        if (!who) return error_response(http::status::unauthorized, "unauthorized", "missing or unknown token");
+        if (who->role != incsync::server::role::admin)
+            return error_response(http::status::forbidden, "forbidden", "admin token required");
+        incsync::metrics::exposition e;
+        write_metrics(e);
+        api.metrics().write(e);
+        http::response<http::string_body> res{http::status::ok, 11};
+        res.set(http::field::content_type, incsync::metrics::exposition::content_type);
+        res.set(http::field::cache_control, "no-store");
+        res.body() = std::move(e).take();
+        res.prepare_payload();
+        return res;
+    }
+
 private:
     // A commit is published before its response is built (PROTOCOL.md section 4).
     static server_options with_hub_hook(server_options o, server_core* self)
@@ -138,6 +157,7 @@ private:
     using clock = std::chrono::steady_clock;
     static constexpr std::string_view websocket_prefix = "/ws/sync/";
     static constexpr std::string_view events_path = "/api/v1/sync/events";
+    static constexpr std::string_view metrics_path = "/metrics";
     static constexpr std::size_t max_spare_body = 512 * 1024;
     static constexpr std::size_t first_read_bytes = 4096;
 
@@ -268,6 +288,8 @@ private:
         }
         if (target.path.starts_with(websocket_prefix) || target.path == events_path)
             return open_stream(target, who, upgrade);
+
+        if (target.path == metrics_path) return send(core_->metrics_response(who));
 
         if (core_->web && !target.path.starts_with("/api/"))
             if (auto file = core_->web->serve(req_, target.path)) return send(std::move(*file));

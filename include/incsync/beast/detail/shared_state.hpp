@@ -6,6 +6,7 @@
 
 #include <incsync/beast/server_options.hpp>
 #include <incsync/hub.hpp>
+#include <incsync/metrics.hpp>
 #include <incsync/server/rate_limiter.hpp>
 #include <incsync/timestamp.hpp>
 
@@ -224,6 +225,37 @@ public:
         std::lock_guard lock(mutex_);
         s.sessions = sessions_.size();
         return s;
+    }
+
+    /// The server's own families of `GET /metrics`: connections, streams,
+    /// notifications, refusals.
+    void write_metrics(incsync::metrics::exposition& e) const
+    {
+        const auto s = stats();
+        e.family("incsync_connections", "gauge", "Open connections by transport (http: not upgraded; sse: event streams).");
+        e.sample("incsync_connections", {{"transport", "http"}}, s.http_connections);
+        e.sample("incsync_connections", {{"transport", "websocket"}}, s.websocket_connections);
+        e.sample("incsync_connections", {{"transport", "sse"}}, s.event_streams);
+        e.family("incsync_long_polls", "gauge", "check?wait= requests waiting.");
+        e.sample("incsync_long_polls", {}, s.long_polls);
+        e.family("incsync_sessions", "gauge", "Live connections of every kind.");
+        e.sample("incsync_sessions", {}, s.sessions);
+        e.family("incsync_connections_accepted_total", "counter", "Connections accepted since start.");
+        e.sample("incsync_connections_accepted_total", {}, s.accepted);
+        e.family("incsync_connections_refused_total", "counter", "Connections refused, by reason.");
+        e.sample("incsync_connections_refused_total", {{"reason", "per_address_cap"}}, s.refused_per_address);
+        e.family("incsync_requests_total", "counter", "HTTP requests read, of every kind (API, files, streams, metrics).");
+        e.sample("incsync_requests_total", {}, s.requests);
+        e.family("incsync_rate_limited_total", "counter", "Requests answered 429 by the rate limiter.");
+        e.sample("incsync_rate_limited_total", {}, s.rate_limited);
+        e.family("incsync_notifications_sent_total", "counter", "Frames written to WebSocket and SSE streams.");
+        e.sample("incsync_notifications_sent_total", {}, s.notifications_sent);
+        e.family("incsync_catch_ups_total", "counter", "Stream backlogs replaced by one catch_up message (a slow reader).");
+        e.sample("incsync_catch_ups_total", {}, s.catch_ups);
+        e.family("incsync_streams_closed_total", "counter",
+                 "Streams the server closed: stalled (not reading) or dead (not answering pings).");
+        e.sample("incsync_streams_closed_total", {{"reason", "stalled"}}, s.closed_stalled);
+        e.sample("incsync_streams_closed_total", {{"reason", "dead"}}, s.closed_dead);
     }
 
 private:

@@ -1,0 +1,94 @@
+// GET /metrics: an admin's Prometheus scrape of the server; the figures move
+// as the requests, pulls and streams made here say they must.
+#ifndef BOOST_TEST_DYN_LINK
+#define BOOST_TEST_DYN_LINK
+#endif
+#include "harness.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+namespace integration_metrics_test {
+
+using namespace it;
+
+/// A scrape: every sample line's series (name and labels as written) to its value.
+using scrape = std::map<std::string, double>;
+
+scrape read_metrics(http_client& c)
+{
+    const auto r = c.get("/metrics");
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body());
+    BOOST_TEST(r.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+    scrape s;
+    std::istringstream in(r.body());
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line.starts_with('#')) continue;
+        const auto space = line.rfind(' ');
+        BOOST_TEST_REQUIRE(space != std::string::npos, line);
+        s[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    }
+    return s;
+}
+
+double at(const scrape& s, const std::string& series)
+{
+    const auto it = s.find(series);
+    return it == s.end() ? 0 : it->second;
+}
+
+BOOST_FIXTURE_TEST_SUITE(metrics_suite, server_fixture)
+
+BOOST_AUTO_TEST_CASE(only_an_admin_token_reads_the_metrics)
+{
+    auto c = http();
+    const auto none = c.get("/metrics", "");
+    BOOST_TEST(none.status == 401u);
+    BOOST_TEST(none.error_code() == "unauthorized");
+    const auto till = c.get("/metrics", till_1);
+    BOOST_TEST(till.status == 403u);
+    BOOST_TEST(till.error_code() == "forbidden");
+    BOOST_TEST(c.get("/metrics").status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(pulls_requests_and_streams_move_their_figures)
+{
+    auto c = http();
+    const auto before = read_metrics(c);
+
+    BOOST_TEST_REQUIRE(c.send(http::verb::post, "/api/v1/products", R"({"name":"Tea","price_cents":120})").status == 201u);
+    const auto pulled = c.get("/api/v1/sync/products?store_id=1", till_1);
+    BOOST_TEST_REQUIRE(pulled.status == 200u);
+    const auto records = pulled.json().at("changes").as_array().size();
+    BOOST_TEST(c.get("/api/v1/sync/products?limit=0", till_1).status == 400u); // bad_limit
+    BOOST_TEST(c.get("/api/v1/sync/check?store_id=1", till_1).status == 200u);
+    ws_client ws(port(), "/ws/sync/1?store_id=1&token=till-1");
+    BOOST_TEST_REQUIRE(ws.is_open());
+
+    const auto after = read_metrics(c);
+    auto moved = [&](const std::string& series) { return at(after, series) - at(before, series); };
+    BOOST_TEST(moved(R"(incsync_pulls_total{entity_type="product",status="200"})") == 1);
+    BOOST_TEST(moved(R"(incsync_pulls_total{entity_type="product",status="400"})") == 1);
+    BOOST_TEST(moved(R"(incsync_pull_records_total{entity_type="product"})") == static_cast<double>(records));
+    BOOST_TEST(moved(R"(incsync_pull_bytes_total{entity_type="product"})") == static_cast<double>(pulled.body().size()));
+    BOOST_TEST(moved(R"(incsync_pull_records_total{entity_type="category"})") == 0);
+    BOOST_TEST(moved(R"(incsync_http_requests_total{route="pull",status="200"})") == 1);
+    BOOST_TEST(moved(R"(incsync_http_requests_total{route="pull",status="400"})") == 1);
+    BOOST_TEST(moved(R"(incsync_http_requests_total{route="check",status="200"})") == 1);
+    BOOST_TEST(moved(R"(incsync_http_requests_total{route="admin",status="201"})") == 1);
+    BOOST_TEST(moved(R"(incsync_http_request_duration_seconds_count{route="pull"})") == 2);
+    BOOST_TEST(moved(R"(incsync_http_request_duration_seconds_bucket{route="pull",le="+Inf"})") == 2);
+    BOOST_TEST(at(after, R"(incsync_connections{transport="websocket"})") == 1);
+    BOOST_TEST(at(after, R"(incsync_connections{transport="http"})") >= 1); // this client's
+    // Read after the scrape before counted itself: four API requests, the
+    // upgrade request and this scrape.
+    BOOST_TEST(moved("incsync_requests_total") == 6);
+    BOOST_TEST(moved("incsync_connections_accepted_total") == 1); // the WebSocket's
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+} // namespace integration_metrics_test
