@@ -236,22 +236,23 @@ public:
         e.sample("incsync_connections", {{"transport", "http"}}, s.http_connections);
         e.sample("incsync_connections", {{"transport", "websocket"}}, s.websocket_connections);
         e.sample("incsync_connections", {{"transport", "sse"}}, s.event_streams);
-        e.family("incsync_long_polls", "gauge", "check?wait= requests waiting.");
-        e.sample("incsync_long_polls", {}, s.long_polls);
-        e.family("incsync_sessions", "gauge", "Live connections of every kind.");
-        e.sample("incsync_sessions", {}, s.sessions);
-        e.family("incsync_connections_accepted_total", "counter", "Connections accepted since start.");
-        e.sample("incsync_connections_accepted_total", {}, s.accepted);
+        // A family of one unlabelled sample.
+        const auto single = [&e](std::string_view name, std::string_view type, std::string_view help, std::uint64_t v) {
+            e.family(name, type, help);
+            e.sample(name, {}, v);
+        };
+        single("incsync_long_polls", "gauge", "check?wait= requests waiting.", s.long_polls);
+        single("incsync_sessions", "gauge", "Live connections of every kind.", s.sessions);
+        single("incsync_connections_accepted_total", "counter", "Connections accepted since start.", s.accepted);
         e.family("incsync_connections_refused_total", "counter", "Connections refused, by reason.");
         e.sample("incsync_connections_refused_total", {{"reason", "per_address_cap"}}, s.refused_per_address);
-        e.family("incsync_requests_total", "counter", "HTTP requests read, of every kind (API, files, streams, metrics).");
-        e.sample("incsync_requests_total", {}, s.requests);
-        e.family("incsync_rate_limited_total", "counter", "Requests answered 429 by the rate limiter.");
-        e.sample("incsync_rate_limited_total", {}, s.rate_limited);
-        e.family("incsync_notifications_sent_total", "counter", "Frames written to WebSocket and SSE streams.");
-        e.sample("incsync_notifications_sent_total", {}, s.notifications_sent);
-        e.family("incsync_catch_ups_total", "counter", "Stream backlogs replaced by one catch_up message (a slow reader).");
-        e.sample("incsync_catch_ups_total", {}, s.catch_ups);
+        single("incsync_requests_total", "counter", "HTTP requests read, of every kind (API, files, streams, metrics).",
+               s.requests);
+        single("incsync_rate_limited_total", "counter", "Requests answered 429 by the rate limiter.", s.rate_limited);
+        single("incsync_notifications_sent_total", "counter", "Frames written to WebSocket and SSE streams.",
+               s.notifications_sent);
+        single("incsync_catch_ups_total", "counter", "Stream backlogs replaced by one catch_up message (a slow reader).",
+               s.catch_ups);
         e.family("incsync_streams_closed_total", "counter",
                  "Streams the server closed: stalled (not reading) or dead (not answering pings).");
         e.sample("incsync_streams_closed_total", {{"reason", "stalled"}}, s.closed_stalled);
