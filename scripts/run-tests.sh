@@ -4,7 +4,8 @@
 #      so every run checks for memory errors, leaks and undefined behaviour;
 #   2. Meson, GCC at -O1: builds everything (benchmarks too) and runs the
 #      suite again, optimized;
-#   3. each fuzz target for INCSYNC_FUZZ_SECONDS (scripts/run-fuzz.sh);
+#   3. each fuzz target for INCSYNC_FUZZ_SECONDS (scripts/run-fuzz.sh), three
+#      at a time;
 #   4. the soak (incsync-soak) for INCSYNC_SOAK_SECONDS with 1 000 clients,
 #      on Meson's optimized build.
 #   INCSYNC_JOBS=N              parallel compile and test jobs (default 2: CI has 2 cores)
@@ -54,7 +55,10 @@ fuzz_seconds=${INCSYNC_FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then
     step="fuzzing (${fuzz_seconds} s per target)"
     echo "== $step"
-    scripts/run-fuzz.sh "$fuzz_seconds"
+    # Three at a time: the three cheap targets, which saturate their coverage
+    # in seconds, share the 2 cores for the first minute; then http_request and
+    # websocket_frames get a core each (scripts/run-fuzz.sh orders them so).
+    INCSYNC_FUZZ_AT_ONCE=${INCSYNC_FUZZ_AT_ONCE:-3} scripts/run-fuzz.sh "$fuzz_seconds"
 fi
 
 soak_seconds=${INCSYNC_SOAK_SECONDS:-60}

@@ -153,20 +153,25 @@ public:
 
     /// Queues `n`. Returns true when the connection was idle and must now be
     /// woken to write (exactly one wake-up per idle period). `replaced`, when
-    /// given, is set when this push replaced the backlog by a `catch_up`.
-    bool push(const notification_ptr& n, bool* replaced = nullptr)
+    /// given, is set when this push replaced the backlog by a `catch_up`;
+    /// `coalesced`, when given, is set to how many notifications this push
+    /// left to that `catch_up` (0 when `n` was queued).
+    bool push(const notification_ptr& n, bool* replaced = nullptr, std::uint64_t* coalesced = nullptr)
     {
         std::lock_guard lock(mutex_);
+        std::uint64_t now_coalesced = 0;
         if (overflowed_) {
-            ++coalesced_;
+            now_coalesced = 1;
         } else if (queue_.size() >= capacity_) {
-            coalesced_ += queue_.size() + 1;
+            now_coalesced = queue_.size() + 1;
             queue_.clear();
             overflowed_ = true;
             if (replaced) *replaced = true;
         } else {
             queue_.push_back(n);
         }
+        coalesced_ += now_coalesced;
+        if (coalesced) *coalesced = now_coalesced;
         if (writing_) return false;
         writing_ = true;
         return true;

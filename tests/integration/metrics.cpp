@@ -89,6 +89,30 @@ BOOST_AUTO_TEST_CASE(pulls_requests_and_streams_move_their_figures)
     BOOST_TEST(moved("incsync_connections_accepted_total") == 1); // the WebSocket's
 }
 
+BOOST_AUTO_TEST_CASE(streams_are_counted_per_store_while_open)
+{
+    auto c = http();
+    const auto series = [](std::string_view store) {
+        return R"(incsync_store_streams{store=")" + std::string(store) + R"(",transport="websocket"})";
+    };
+    {
+        ws_client one(port(), "/ws/sync/1?store_id=1&token=till-1");
+        ws_client two(port(), "/ws/sync/2?store_id=2&token=till-2");
+        ws_client all(port(), "/ws/sync/3?token=admin-token");
+        BOOST_TEST_REQUIRE((one.is_open() && two.is_open() && all.is_open()));
+        const auto s = read_metrics(c);
+        BOOST_TEST(at(s, series("1")) == 1);
+        BOOST_TEST(at(s, series("2")) == 1);
+        BOOST_TEST(at(s, series("all")) == 1);
+        BOOST_TEST(at(s, R"(incsync_store_streams{store="1",transport="sse"})") == 0);
+    }
+    // Closed by the clients: the server sees it shortly after.
+    BOOST_TEST(wait_until([&] {
+        const auto s = read_metrics(c);
+        return at(s, series("1")) == 0 && at(s, series("2")) == 0 && at(s, series("all")) == 0;
+    }));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 } // namespace integration_metrics_test

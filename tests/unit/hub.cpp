@@ -111,19 +111,26 @@ BOOST_AUTO_TEST_CASE(a_replaced_backlog_is_reported_once_per_overflow)
 {
     outbox box(4);
     int replaced_count = 0;
+    std::uint64_t coalesced_sum = 0;
     auto push = [&](version_t v) {
         bool replaced = false;
-        (void)box.push(note(1, v), &replaced);
+        std::uint64_t coalesced = 99;
+        (void)box.push(note(1, v), &replaced, &coalesced);
         replaced_count += replaced;
+        coalesced_sum += coalesced;
     };
     for (version_t v = 1; v <= 4; ++v) push(v);
     BOOST_TEST(replaced_count == 0); // full, not over
+    BOOST_TEST(coalesced_sum == 0u);
     for (version_t v = 5; v <= 50; ++v) push(v);
     BOOST_TEST(replaced_count == 1); // one overflow, however long it lasts
+    BOOST_TEST(coalesced_sum == 50u); // the 4 queued and every push since: each push says its share
+    BOOST_TEST(box.coalesced() == coalesced_sum);
     std::vector<outbox::frame> frames;
     BOOST_TEST(box.take(frames)); // the catch_up ends the overflow
     for (version_t v = 51; v <= 60; ++v) push(v);
     BOOST_TEST(replaced_count == 2);
+    BOOST_TEST(box.coalesced() == coalesced_sum);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_producers_lose_nothing_unaccounted)

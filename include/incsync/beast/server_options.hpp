@@ -77,6 +77,7 @@ struct server_stats {
     std::uint64_t accepted = 0;              ///< connections accepted since start
     std::uint64_t refused_per_address = 0;   ///< of those, refused by max_connections_per_address
     std::uint64_t sessions = 0;              ///< live connections of every kind
+    std::uint64_t notifications_coalesced = 0; ///< notifications a `catch_up` replaced
 };
 
 } // namespace incsync::beast

@@ -93,6 +93,8 @@ public:
         }
         registered_ = true;
         (websocket() ? state_->counters().websocket_connections : state_->counters().event_streams)++;
+        store_streams_ = &state_->streams_of(topic_);
+        (websocket() ? store_streams_->websocket : store_streams_->sse)++;
         subscription_ = state_->hub().subscribe(*this, topic_);
         const auto now = clock::now();
         last_read_ = last_heartbeat_ = now;
@@ -115,10 +117,12 @@ public:
     void deliver(const notification_ptr& n) override
     {
         bool replaced = false;
-        const bool wake = outbox_.push(n, &replaced);
+        std::uint64_t coalesced = 0;
+        const bool wake = outbox_.push(n, &replaced, &coalesced);
         // Counted here, not when written: a consumer stalled for good never
         // gets its catch_up, yet its backlog was coalesced.
         if (replaced) state_->counters().catch_ups.fetch_add(1, std::memory_order_relaxed);
+        if (coalesced) state_->counters().notifications_coalesced.fetch_add(coalesced, std::memory_order_relaxed);
         if (!wake) return;
         auto self = weak_from_this().lock();
         if (!self) return;
@@ -441,6 +445,7 @@ private:
         if (!registered_) return;
         registered_ = false;
         (websocket() ? state_->counters().websocket_connections : state_->counters().event_streams)--;
+        (websocket() ? store_streams_->websocket : store_streams_->sse)--;
         state_->remove(this);
     }
 
@@ -449,6 +454,7 @@ private:
     std::shared_ptr<shared_state> state_;
     stream_kind kind_;
     std::optional<std::int64_t> topic_;
+    shared_state::store_streams* store_streams_ = nullptr; // this store's gauges (set once registered)
     std::string label_;
     std::string preamble_;
     std::string rd_;      // received, not yet parsed

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -94,6 +95,7 @@ struct counters {
     std::atomic<std::uint64_t> closed_stalled{0};
     std::atomic<std::uint64_t> closed_dead{0};
     std::atomic<std::uint64_t> rate_limited{0};
+    std::atomic<std::uint64_t> notifications_coalesced{0};
 };
 
 class shared_state;
@@ -180,6 +182,22 @@ public:
         return connection_permit(this, std::move(address));
     }
 
+    /// Open streams of one store, for `GET /metrics`.
+    struct store_streams {
+        std::atomic<std::int64_t> websocket{0};
+        std::atomic<std::int64_t> sse{0};
+    };
+    /// The gauges of `store` (nullopt: an admin's stream of every store),
+    /// made on first use and kept: a stream looks them up once, when it
+    /// opens, and then counts without the lock.
+    store_streams& streams_of(std::optional<std::int64_t> store)
+    {
+        std::lock_guard lock(mutex_);
+        auto& p = per_store_[store];
+        if (!p) p = std::make_unique<store_streams>();
+        return *p;
+    }
+
     /// Registers a session; false when the server is stopping (close it).
     bool add(const std::shared_ptr<session_base>& s)
     {
@@ -222,6 +240,7 @@ public:
                        c.rate_limited.load()};
         s.accepted = c.accepted.load();
         s.refused_per_address = c.refused_per_address.load();
+        s.notifications_coalesced = c.notifications_coalesced.load();
         std::lock_guard lock(mutex_);
         s.sessions = sessions_.size();
         return s;
@@ -253,6 +272,19 @@ public:
                s.notifications_sent);
         single("incsync_catch_ups_total", "counter", "Stream backlogs replaced by one catch_up message (a slow reader).",
                s.catch_ups);
+        single("incsync_notifications_coalesced_total", "counter",
+               "Notifications not sent because a catch_up replaced them (slow readers' backlogs).",
+               s.notifications_coalesced);
+        e.family("incsync_store_streams", "gauge",
+                 "Open WebSocket and SSE streams by store (store=\"all\": an admin's stream of every store).");
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& [store, g] : per_store_) {
+                const std::string name = store ? std::to_string(*store) : "all";
+                e.sample("incsync_store_streams", {{"store", name}, {"transport", "websocket"}}, g->websocket.load());
+                e.sample("incsync_store_streams", {{"store", name}, {"transport", "sse"}}, g->sse.load());
+            }
+        }
         e.family("incsync_streams_closed_total", "counter",
                  "Streams the server closed: stalled (not reading) or dead (not answering pings).");
         e.sample("incsync_streams_closed_total", {{"reason", "stalled"}}, s.closed_stalled);
@@ -279,6 +311,7 @@ private:
     bool stopping_ = false;
     std::unordered_map<session_base*, std::weak_ptr<session_base>> sessions_;
     std::unordered_map<std::string, std::size_t> per_address_;
+    std::map<std::optional<std::int64_t>, std::unique_ptr<store_streams>> per_store_; // ordered: a stable scrape
 };
 
 void connection_permit::release() noexcept
