@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build meson pkg-config curl
           libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
           libbenchmark-dev libsqlite3-dev
-          clang-14 libclang-rt-14-dev) # the fuzz targets (scripts/run-fuzz.sh): libFuzzer
+          clang-14 libclang-rt-14-dev) # the asan, tsan and fuzz presets (sanitizer runtimes, libFuzzer)
 
 installed() {
     # "installed", not merely known to dpkg (a removed package keeps its config).

@@ -30,9 +30,16 @@ class handler_metrics {
 public:
     static constexpr std::size_t type_count = boost::mp11::mp_size<Entities>::value;
     static constexpr std::array<std::string_view, 4> route_names{"pull", "check", "admin", "other"};
-    /// The statuses the handler answers with; anything else counts as "other".
-    static constexpr std::array<unsigned, 14> statuses{200, 201, 204, 304, 400, 401, 403, 404,
-                                                       405, 409, 410, 413, 429, 500};
+    /// The statuses the handler answers with, and their label; anything else
+    /// counts as "other".
+    struct status_label {
+        unsigned code;
+        std::string_view text;
+    };
+    static constexpr std::array<status_label, 14> statuses{{{200, "200"}, {201, "201"}, {204, "204"}, {304, "304"},
+                                                            {400, "400"}, {401, "401"}, {403, "403"}, {404, "404"},
+                                                            {405, "405"}, {409, "409"}, {410, "410"}, {413, "413"},
+                                                            {429, "429"}, {500, "500"}}};
 
     handler_metrics()
     {
@@ -52,7 +59,7 @@ public:
     template <class E>
     void pull(unsigned status, std::size_t records, std::size_t bytes) noexcept
     {
-        auto& t = types_[boost::mp11::mp_find<Entities, E>::value];
+        auto& t = types_[index_of<E>];
         t.by_status[status_index(status)].add();
         t.records.add(records);
         t.bytes.add(bytes);
@@ -75,7 +82,7 @@ public:
 
         e.family("incsync_pulls_total", "counter", "Pulls by entity type and status.");
         for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
-            const auto& t = types_[boost::mp11::mp_find<Entities, E>::value];
+            const auto& t = types_[index_of<E>];
             for (std::size_t s = 0; s <= statuses.size(); ++s)
                 if (const auto n = t.by_status[s].value())
                     e.sample("incsync_pulls_total", {{"entity_type", entity_type_name<E>}, {"status", status_name(s)}}, n);
@@ -83,27 +90,28 @@ public:
         e.family("incsync_pull_records_total", "counter", "Records (upserts and deletions) served by pulls, by entity type.");
         for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
             e.sample("incsync_pull_records_total", {{"entity_type", entity_type_name<E>}},
-                     types_[boost::mp11::mp_find<Entities, E>::value].records.value());
+                     types_[index_of<E>].records.value());
         });
         e.family("incsync_pull_bytes_total", "counter", "Response body bytes served by pulls, by entity type (before any compression).");
         for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
             e.sample("incsync_pull_bytes_total", {{"entity_type", entity_type_name<E>}},
-                     types_[boost::mp11::mp_find<Entities, E>::value].bytes.value());
+                     types_[index_of<E>].bytes.value());
         });
     }
 
 private:
+    template <class E>
+    static constexpr std::size_t index_of = boost::mp11::mp_find<Entities, E>::value;
+
     static std::size_t status_index(unsigned status) noexcept
     {
         for (std::size_t i = 0; i < statuses.size(); ++i)
-            if (statuses[i] == status) return i;
+            if (statuses[i].code == status) return i;
         return statuses.size();
     }
     static std::string_view status_name(std::size_t i) noexcept
     {
-        static constexpr std::array<std::string_view, 15> names{"200", "201", "204", "304", "400", "401", "403", "404",
-                                                                "405", "409", "410", "413", "429", "500", "other"};
-        return names[i];
+        return i < statuses.size() ? statuses[i].text : "other";
     }
 
     struct per_type {
