@@ -4,6 +4,13 @@
 // WebSocket upgrades (so that clients must fall back to long-polling). It runs
 // on its own thread; every method may be called from any other thread.
 //
+// Bandwidth (`set_bandwidth`): each direction is one link of that many bytes
+// per second, shared by every connection, as a shop's one uplink is. Bytes go
+// out in slices of a hundredth of a second's worth, each held until the link
+// would have carried it, so a direction never exceeds the rate over any
+// window longer than ~10 ms; an idle link saves up no credit.
+// `bytes_to_server()` and `bytes_to_client()` count what was forwarded.
+//
 // Random faults (`set_faults`): for every chunk it reads, from either side,
 // the relay draws one of
 //   - reset:    neither forwards it nor anything after: both sides get an RST
@@ -132,6 +139,12 @@ public:
     void set_refusing(bool refusing) { impl_->refusing = refusing; }
     /// Each chunk is forwarded this long after it arrived (0: at once).
     void set_delay(std::chrono::milliseconds delay) { impl_->delay_ms = delay.count(); }
+    /// Caps each direction, across all connections, at this many bytes per
+    /// second (0, the default: unlimited). Takes effect from the next slice.
+    void set_bandwidth(std::uint64_t bytes_per_second) { impl_->bandwidth = bytes_per_second; }
+    /// Bytes written to the server (resp. the clients) since the proxy started.
+    std::uint64_t bytes_to_server() const { return impl_->to_server.load(std::memory_order_relaxed); }
+    std::uint64_t bytes_to_client() const { return impl_->to_client.load(std::memory_order_relaxed); }
     /// While set, a connection whose first request asks for a WebSocket
     /// upgrade is closed before it reaches the server.
     void set_block_websocket(bool block) { impl_->block_websocket = block; }
@@ -216,6 +229,12 @@ private:
         std::atomic<bool> block_websocket{false};
         std::atomic<bool> stalled{false};
         std::atomic<long long> delay_ms{0};
+        std::atomic<std::uint64_t> bandwidth{0}; // bytes per second and direction; 0: unlimited
+        std::atomic<std::uint64_t> to_server{0};
+        std::atomic<std::uint64_t> to_client{0};
+        // When each direction's link has carried everything reserved on it
+        // so far (index: from_client). Io thread only.
+        std::array<std::chrono::steady_clock::time_point, 2> link_free{};
         std::atomic<std::size_t> accepted{0};
         std::atomic<std::size_t> blocked{0};
         std::atomic<std::size_t> resets{0};
@@ -293,6 +312,37 @@ private:
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
+        /// Writes `size` bytes of `data` to `to`, paced by `bandwidth` when
+        /// it is set, and counts what was written.
+        boost::asio::awaitable<boost::system::error_code> write_paced(tcp::socket& to, boost::asio::steady_timer& timer,
+                                                                  const char* data, std::size_t size, bool from_client)
+        {
+            using boost::asio::as_tuple;
+            using boost::asio::use_awaitable;
+            auto& counter = from_client ? to_server : to_client;
+            while (size > 0) {
+                const std::uint64_t rate = bandwidth.load();
+                std::size_t slice = size;
+                if (rate > 0) {
+                    slice = std::min<std::size_t>(size, std::max<std::uint64_t>(rate / 100, 1));
+                    // Reserve the slice's time on the shared link and write
+                    // once the link would have carried it.
+                    auto& free_at = link_free[from_client ? 1 : 0];
+                    const auto start = std::max(std::chrono::steady_clock::now(), free_at);
+                    free_at = start + std::chrono::nanoseconds(slice * std::uint64_t{1'000'000'000} / rate);
+                    timer.expires_at(free_at);
+                    co_await timer.async_wait(as_tuple(use_awaitable));
+                }
+                auto [ec, written] = co_await boost::asio::async_write(to, boost::asio::buffer(data, slice),
+                                                                       as_tuple(use_awaitable));
+                counter.fetch_add(written, std::memory_order_relaxed);
+                if (ec) co_return ec;
+                data += slice;
+                size -= slice;
+            }
+            co_return boost::system::error_code{};
+        }
+
         boost::asio::awaitable<void> pump(std::shared_ptr<link> l, tcp::socket& from, tcp::socket& to, bool from_client)
         {
             using boost::asio::as_tuple;
@@ -342,9 +392,7 @@ private:
                     if (f == fault::truncate)
                         forward = n > 1 ? std::uniform_int_distribution<std::size_t>(1, n - 1)(rng) : 0;
                 }
-                auto [wec, written] =
-                    co_await boost::asio::async_write(to, boost::asio::buffer(buf.data(), forward), as_tuple(use_awaitable));
-                if (wec) {
+                if (auto wec = co_await write_paced(to, timer, buf.data(), forward, from_client)) {
                     if (l->ending) continue; // the other direction's fault shut `to`: keep draining `from`
                     break;
                 }
