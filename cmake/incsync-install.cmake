@@ -1,5 +1,5 @@
 # Install rules: headers, the exported target incsync::incsync, a package
-# config that finds Boost.JSON, Threads and SQLite3, and a version file.
+# config that finds Boost.JSON, Threads, SQLite3 and ZLIB, and a version file.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build meson pkg-config curl
           libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
-          libbenchmark-dev libsqlite3-dev
+          libbenchmark-dev libsqlite3-dev zlib1g-dev
           clang-14 libclang-rt-14-dev) # the asan, tsan and fuzz presets (sanitizer runtimes, libFuzzer)
 
 installed() {

@@ -66,6 +66,13 @@ struct change_page {
     timestamp server_time;    ///< safe as a `since`: no later commit has an earlier timestamp
 };
 
+/// The change log's extent, for monitoring (`GET /metrics`).
+struct change_log_stats {
+    std::uint64_t entries = 0;  ///< entries kept (every type)
+    version_t high_water = 0;   ///< version of the last commit
+    timestamp horizon;          ///< entries committed before it were purged; zero while nothing was
+};
+
 /// Which entity types changed after a version, for one view (the `check` endpoint).
 struct changed_types {
     std::vector<std::string_view> types;
@@ -120,6 +127,7 @@ concept server_store = entity_list_like<typename S::entities>
     { cs.epoch() } -> std::same_as<std::uint64_t>;
     { cs.high_water() } -> std::same_as<result<version_t>>;
     { cs.changed_since(v, store) } -> std::same_as<result<changed_types>>;
+    { cs.log_stats() } -> std::same_as<result<change_log_stats>>;
 };
 
 /// The plan's `sync_state` row: per entity type, how far the replica is.

@@ -7,6 +7,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <ctime>
 #include <map>
 #include <sstream>
 #include <string>
@@ -52,6 +53,34 @@ BOOST_AUTO_TEST_CASE(only_an_admin_token_reads_the_metrics)
     BOOST_TEST(till.status == 403u);
     BOOST_TEST(till.error_code() == "forbidden");
     BOOST_TEST(c.get("/metrics").status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(only_get_reads_the_metrics)
+{
+    auto c = http();
+    for (auto method : {http::verb::post, http::verb::put, http::verb::delete_}) {
+        const auto r = c.send(method, "/metrics", "{}");
+        BOOST_TEST(r.status == 405u);
+        BOOST_TEST(r.error_code() == "method_not_allowed");
+        BOOST_TEST(r.header("Allow") == "GET");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(gzipped_pulls_count_their_wire_bytes)
+{
+    auto c = http();
+    for (int i = 0; i < 40; ++i)
+        BOOST_TEST_REQUIRE(c.send(http::verb::post, "/api/v1/products",
+                                  R"({"name":"Metrics gzip product )" + std::to_string(i) + R"("})")
+                               .status == 201u);
+    const auto before = read_metrics(c);
+    const auto gz = c.get("/api/v1/sync/products?store_id=1", till_1, {{"Accept-Encoding", "gzip"}});
+    BOOST_TEST_REQUIRE(gz.header("Content-Encoding") == "gzip");
+    const auto after = read_metrics(c);
+    auto moved = [&](const std::string& series) { return at(after, series) - at(before, series); };
+    BOOST_TEST(moved(R"(incsync_pull_wire_bytes_total{entity_type="product"})") == static_cast<double>(gz.body().size()));
+    BOOST_TEST(moved(R"(incsync_pull_bytes_total{entity_type="product"})") > 3.0 * static_cast<double>(gz.body().size()));
+    BOOST_TEST(moved(R"(incsync_pulls_gzipped_total{entity_type="product"})") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(pulls_requests_and_streams_move_their_figures)
@@ -111,6 +140,29 @@ BOOST_AUTO_TEST_CASE(streams_are_counted_per_store_while_open)
         const auto s = read_metrics(c);
         return at(s, series("1")) == 0 && at(s, series("2")) == 0 && at(s, series("all")) == 0;
     }));
+}
+
+BOOST_AUTO_TEST_CASE(a_notified_commit_moves_the_latency_histogram_and_the_log)
+{
+    auto c = http();
+    ws_client ws(port(), "/ws/sync/1?store_id=1&token=till-1");
+    BOOST_TEST_REQUIRE(ws.is_open());
+    const auto before = read_metrics(c);
+    BOOST_TEST_REQUIRE(c.send(http::verb::post, "/api/v1/products", R"({"name":"Latency"})").status == 201u);
+    BOOST_TEST_REQUIRE(ws.next().has_value());
+    // Observed just after the write returns, which may be after the frame arrived.
+    scrape after;
+    auto moved = [&](const std::string& series) { return at(after, series) - at(before, series); };
+    BOOST_TEST(wait_until([&] {
+        after = read_metrics(c);
+        return moved("incsync_notify_latency_seconds_count") == 1;
+    }));
+    BOOST_TEST(moved(R"(incsync_notify_latency_seconds_bucket{le="+Inf"})") == 1);
+    BOOST_TEST(at(after, R"(incsync_notify_latency_seconds_bucket{le="10"})") == at(after, "incsync_notify_latency_seconds_count"));
+    BOOST_TEST(moved("incsync_change_log_entries") == 1);
+    BOOST_TEST(moved("incsync_change_log_high_water") == 1);
+    // The purge cutoff (now - retention, from the store's periodic purge) is in the past.
+    BOOST_TEST(at(after, "incsync_change_log_horizon_timestamp_seconds") < static_cast<double>(std::time(nullptr)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

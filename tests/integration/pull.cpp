@@ -5,6 +5,8 @@
 #endif
 #include "harness.hpp"
 
+#include <incsync/detail/gzip.hpp>
+
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -359,6 +361,47 @@ BOOST_AUTO_TEST_CASE(unknown_entity_types_are_bad_requests_and_unknown_paths_not
     auto path = c.get("/api/v1/sync/customers");
     BOOST_TEST(path.status == 404u);
     BOOST_TEST(path.is_error("not_found"));
+}
+
+BOOST_AUTO_TEST_CASE(a_large_pull_goes_gzipped_to_a_client_that_accepts_it)
+{
+    auto c = http();
+    for (int i = 0; i < 40; ++i)
+        BOOST_TEST_REQUIRE(c.send(http::verb::post, "/api/v1/products",
+                                  R"({"name":"Gzip test product )" + std::to_string(i) + R"(","price_cents":100})")
+                               .status == 201u);
+    const std::string target = "/api/v1/sync/products?store_id=1";
+    const auto plain = c.get(target, till_1);
+    BOOST_TEST_REQUIRE(plain.status == 200u);
+    BOOST_TEST_REQUIRE(plain.body().size() >= 1024u); // above the default threshold
+    BOOST_TEST(plain.header("Content-Encoding") == "");
+    BOOST_TEST(plain.header("Vary") == "Accept-Encoding");
+
+    const auto gz = c.get(target, till_1, {{"Accept-Encoding", "deflate, gzip"}});
+    BOOST_TEST_REQUIRE(gz.status == 200u);
+    BOOST_TEST(gz.header("Content-Encoding") == "gzip");
+    BOOST_TEST(gz.header("Vary") == "Accept-Encoding");
+    BOOST_TEST(gz.body().size() * 3 < plain.body().size());
+    std::string inflated;
+    BOOST_TEST_REQUIRE(incsync::detail::gzip_decompress(gz.body(), inflated, 1 << 24));
+    // The same page (server_time aside, which moves between the two pulls).
+    auto a = json::parse(plain.body()).as_object();
+    auto b = json::parse(inflated).as_object();
+    a.erase("server_time");
+    b.erase("server_time");
+    BOOST_TEST(json::serialize(a) == json::serialize(b));
+
+    BOOST_TEST(c.get(target, till_1, {{"Accept-Encoding", "gzip;q=0"}}).header("Content-Encoding") == "");
+    BOOST_TEST(c.get(target, till_1, {{"Accept-Encoding", "br"}}).header("Content-Encoding") == "");
+    // A small page stays plain: compressing it would cost more than it saves.
+    const auto small = c.get(target + "&limit=1", till_1, {{"Accept-Encoding", "gzip"}});
+    BOOST_TEST_REQUIRE(small.status == 200u);
+    BOOST_TEST(small.body().size() < 1024u);
+    BOOST_TEST(small.header("Content-Encoding") == "");
+    // Errors are never compressed.
+    const auto bad = c.get(target + "&limit=0", till_1, {{"Accept-Encoding", "gzip"}});
+    BOOST_TEST(bad.status == 400u);
+    BOOST_TEST(bad.header("Content-Encoding") == "");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -297,6 +297,32 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(purged_tombstones_make_older_cursors_resync_that_t
     BOOST_TEST(fresh.page.retention_horizon.micros == del->change.committed_at.micros + 1);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(log_stats_count_the_entries_kept_and_the_purge_horizon, B, backends::all)
+{
+    B backend;
+    auto& s = backend.server(std::chrono::hours(1));
+    auto empty = s.log_stats();
+    BOOST_TEST_REQUIRE(empty.has_value());
+    BOOST_TEST(empty->entries == 0u);
+    BOOST_TEST(empty->horizon.micros == 0);
+    auto a = s.create(named("A"));
+    auto b = s.create(named("B"));
+    (void)s.create(pos::category{});
+    (void)s.template update<product>(a->change.id, a->record->value, member_set{}); // a noop logs nothing
+    (void)s.template remove<product>(b->change.id);
+    auto full = s.log_stats();
+    BOOST_TEST_REQUIRE(full.has_value());
+    BOOST_TEST(full->entries == 4u);
+    BOOST_TEST(full->high_water == *s.high_water());
+    // Purging up to just after the second create leaves the category and the delete.
+    (void)s.purge(timestamp{b->change.committed_at.micros + 1});
+    auto purged = s.log_stats();
+    BOOST_TEST_REQUIRE(purged.has_value());
+    BOOST_TEST(purged->entries == 2u);
+    BOOST_TEST(purged->high_water == full->high_water);
+    BOOST_TEST(purged->horizon.micros == b->change.committed_at.micros + 1);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(check_names_the_types_that_changed_for_a_view, B, backends::all)
 {
     B backend;

@@ -1,4 +1,4 @@
-// The network transport of the client: HTTP/1.1 GETs over a small pool of
+// The network transport of the client: HTTP/1.1 requests over a small pool of
 // keep-alive connections and the WebSocket notification stream, on Beast,
 // written as coroutines. Models `incsync::client::transport`.
 #ifndef INCSYNC_CLIENT_BEAST_TRANSPORT_HPP
@@ -82,6 +82,9 @@ struct beast_transport_options {
     /// connection declared dead after all of it without an answer.
     std::chrono::milliseconds heartbeat{std::chrono::seconds(20)};
     std::string user_agent = "incsync-client";
+    /// Sends `Accept-Encoding: gzip`: a large catch-up travels about 8 times
+    /// smaller (docs/benchmarks.md), at some CPU to inflate it.
+    bool accept_gzip = true;
 };
 
 /// The WebSocket notification stream of `beast_transport`.
@@ -128,47 +131,15 @@ public:
 
     boost::asio::awaitable<http_result> get(std::string target, const request_options& o)
     {
-        namespace http = boost::beast::http;
-        using boost::asio::as_tuple;
-        using boost::asio::use_awaitable;
-        const auto timeout = o.timeout; // `o` need not outlive the first suspension
-        auto ex = co_await boost::asio::this_coro::executor;
-        http::request<http::empty_body> req{http::verb::get, url_.base + target, 11};
-        req.set(http::field::host, host_header_);
-        req.set(http::field::user_agent, options_.user_agent);
-        if (!o.token.empty()) req.set(http::field::authorization, "Bearer " + std::string(o.token));
-        if (!o.if_none_match.empty()) req.set(http::field::if_none_match, o.if_none_match);
-        req.keep_alive(true);
+        return exchange(boost::beast::http::verb::get, std::move(target), {}, o);
+    }
 
-        // A pooled connection may have been closed by the server meanwhile:
-        // one retry on a fresh connection (GETs are idempotent).
-        for (int attempt = 0;; ++attempt) {
-            std::unique_ptr<connection> c = take_idle();
-            const bool reused = c != nullptr;
-            if (!c) c = std::make_unique<connection>(ex);
-            busy_guard busy(*this, c->stream);
-            if (!reused) {
-                if (auto failure = co_await connect(c->stream, timeout); !failure.empty())
-                    co_return no_answer(std::move(failure));
-            }
-            c->stream.expires_after(timeout);
-            auto [wec, written] = co_await http::async_write(c->stream, req, as_tuple(use_awaitable));
-            if (wec) {
-                if (reused && attempt == 0) continue;
-                co_return no_answer("write: " + wec.message());
-            }
-            http::response_parser<http::string_body> parser;
-            parser.body_limit(options_.max_body_bytes);
-            auto [rec, read] = co_await http::async_read(c->stream, c->buffer, parser, as_tuple(use_awaitable));
-            if (rec) {
-                if (reused && attempt == 0 && !parser.got_some()) continue;
-                co_return no_answer("read: " + rec.message());
-            }
-            const bool keep_alive = parser.get().keep_alive();
-            http_result out = detail::to_http_result(parser.release());
-            if (keep_alive) put_idle(std::move(c));
-            co_return out;
-        }
+    /// POSTs a JSON body. Retried once on a fresh connection like a GET, so
+    /// only for requests that may arrive twice (an analytics report replaces
+    /// the register's previous one).
+    boost::asio::awaitable<http_result> post(std::string target, std::string json, const request_options& o)
+    {
+        return exchange(boost::beast::http::verb::post, std::move(target), std::move(json), o);
     }
 
     boost::asio::awaitable<stream_open<beast_stream>> open_stream(std::string target, const request_options& o)
@@ -228,6 +199,59 @@ public:
     }
 
 private:
+    boost::asio::awaitable<http_result> exchange(boost::beast::http::verb verb, std::string target, std::string body,
+                                                 const request_options& o)
+    {
+        namespace http = boost::beast::http;
+        using boost::asio::as_tuple;
+        using boost::asio::use_awaitable;
+        // Everything `o` views is copied before the first suspension.
+        http::request<http::string_body> req{verb, url_.base + target, 11};
+        req.set(http::field::host, host_header_);
+        req.set(http::field::user_agent, options_.user_agent);
+        if (!o.token.empty()) req.set(http::field::authorization, "Bearer " + std::string(o.token));
+        if (!o.if_none_match.empty()) req.set(http::field::if_none_match, o.if_none_match);
+        if (options_.accept_gzip) req.set(http::field::accept_encoding, "gzip");
+        if (verb == http::verb::post) {
+            req.set(http::field::content_type, "application/json");
+            req.body() = std::move(body);
+        }
+        req.keep_alive(true);
+        req.prepare_payload();
+        const auto timeout = o.timeout;
+        auto ex = co_await boost::asio::this_coro::executor;
+
+        // A pooled connection may have been closed by the server meanwhile:
+        // one retry on a fresh connection.
+        for (int attempt = 0;; ++attempt) {
+            std::unique_ptr<connection> c = take_idle();
+            const bool reused = c != nullptr;
+            if (!c) c = std::make_unique<connection>(ex);
+            busy_guard busy(*this, c->stream);
+            if (!reused) {
+                if (auto failure = co_await connect(c->stream, timeout); !failure.empty())
+                    co_return no_answer(std::move(failure));
+            }
+            c->stream.expires_after(timeout);
+            auto [wec, written] = co_await http::async_write(c->stream, req, as_tuple(use_awaitable));
+            if (wec) {
+                if (reused && attempt == 0) continue;
+                co_return no_answer("write: " + wec.message());
+            }
+            http::response_parser<http::string_body> parser;
+            parser.body_limit(options_.max_body_bytes);
+            auto [rec, read] = co_await http::async_read(c->stream, c->buffer, parser, as_tuple(use_awaitable));
+            if (rec) {
+                if (reused && attempt == 0 && !parser.got_some()) continue;
+                co_return no_answer("read: " + rec.message());
+            }
+            const bool keep_alive = parser.get().keep_alive();
+            http_result out = detail::to_http_result(parser.release(), options_.max_body_bytes);
+            if (keep_alive) put_idle(std::move(c));
+            co_return out;
+        }
+    }
+
     // Registers a socket in use, so that `cancel_all` can abort it.
     struct busy_guard {
         busy_guard(beast_transport& t, boost::beast::tcp_stream& s) : t_(t), s_(&s) { t_.busy_.push_back(s_); }

@@ -198,6 +198,23 @@ public:
         co_return out;
     }
 
+    /// A JSON POST (the analytics report), answered by the handler.
+    boost::asio::awaitable<http_result> post(std::string target, std::string json, const request_options& o)
+    {
+        server::request req{boost::beast::http::verb::post, target, 11};
+        if (!o.token.empty()) req.set(boost::beast::http::field::authorization, "Bearer " + std::string(o.token));
+        req.set(boost::beast::http::field::content_type, "application/json");
+        req.body() = std::move(json);
+        req.prepare_payload();
+        auto ex = co_await boost::asio::this_coro::executor;
+        co_await boost::asio::post(ex, boost::asio::use_awaitable);
+        if (!online_->load()) co_return no_answer("loopback offline");
+        ++requests_;
+        http_result out = detail::to_http_result(handler_.handle(req));
+        if (out.status < statuses_.size()) ++statuses_[out.status];
+        co_return out;
+    }
+
     /// `target`: `/ws/sync/{id}?store_id=...`; the token comes from the
     /// options or `?token=`, as on the server.
     boost::asio::awaitable<stream_open<loopback_stream>> open_stream(std::string target, const request_options& o)

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <concepts>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,13 +16,14 @@
 
 namespace incsync::client {
 
-/// The answer to one HTTP GET. `status == 0`: no answer came (`failure` says
+/// The answer to one HTTP request. `status == 0`: no answer came (`failure` says
 /// why: refused, reset, timed out); the client counts that as offline.
 struct http_result {
     unsigned status = 0;
     std::string body;
     std::string etag;                 ///< the ETag header, when present
     std::string content_type;
+    std::size_t wire_bytes = 0;       ///< body bytes as received (before gunzip)
     std::chrono::seconds retry_after{0}; ///< from a 429's Retry-After
     std::string failure;
 
@@ -69,14 +71,16 @@ concept notification_stream = requires(S& s) {
     { s.close() } noexcept;
 };
 
-/// A transport: GET requests and notification streams, both addressed by an
-/// origin-relative target (`/api/v1/sync/products?since=...`). Operations run
+/// A transport: GET requests, JSON POSTs (the register's analytics report) and
+/// notification streams, all addressed by an origin-relative target
+/// (`/api/v1/sync/products?since=...`). Operations run
 /// on the executor of the awaiting coroutine; a transport is used from one
 /// strand. Failures are results, never exceptions (except `bad_alloc`).
 template <class T>
 concept transport = notification_stream<typename T::stream_type>
     && requires(T& t, std::string target, const request_options& o) {
     { t.get(target, o) } -> std::same_as<boost::asio::awaitable<http_result>>;
+    { t.post(target, std::string(), o) } -> std::same_as<boost::asio::awaitable<http_result>>;
     { t.open_stream(target, o) } -> std::same_as<boost::asio::awaitable<stream_open<typename T::stream_type>>>;
     /// Forget pooled connections (the network changed).
     { t.cancel_idle() } noexcept;

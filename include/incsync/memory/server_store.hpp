@@ -102,6 +102,12 @@ public:
         return version_.load(std::memory_order_relaxed);
     }
 
+    result<change_log_stats> log_stats() const
+    {
+        std::shared_lock lock(mutex_);
+        return change_log_stats{log_.size(), version_.load(std::memory_order_relaxed), log_horizon_};
+    }
+
     /// The server's clock, safe to give to clients as a `since`.
     timestamp now() const noexcept { return clock_.observe(); }
 

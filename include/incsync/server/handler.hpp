@@ -10,6 +10,7 @@
 #define INCSYNC_SERVER_HANDLER_HPP
 
 #include <incsync/codec.hpp>
+#include <incsync/detail/gzip.hpp>
 #include <incsync/detail/query_string.hpp>
 #include <incsync/pull.hpp>
 #include <incsync/server/auth.hpp>
@@ -41,6 +42,12 @@ struct handler_options {
     token_table tokens;
     std::size_t max_body_bytes = 1 << 20;  ///< JSON bodies
     std::size_t max_image_bytes = 4 << 20; ///< image uploads
+    /// Pull bodies of at least `gzip_min_bytes` go out gzipped to clients
+    /// that send `Accept-Encoding: gzip`; smaller ones gain too little for the
+    /// CPU (a notification-sized pull is a few hundred bytes).
+    bool gzip = true;
+    std::size_t gzip_min_bytes = 1024;
+    int gzip_level = 6; ///< 1 (fastest) to 9 (smallest); docs/benchmarks.md compares them
     /// Where images live; null disables the image routes (404).
     std::shared_ptr<image_repository> images;
     /// Called after every committed (non-noop) write, before its response is
@@ -126,6 +133,24 @@ public:
     /// What the handler counted: requests, latencies, pulls (GET /metrics).
     const handler_metrics<entities>& metrics() const noexcept { return metrics_; }
 
+    /// Appends the handler's families and the change log's extent to a scrape.
+    void write_metrics(incsync::metrics::exposition& e) const
+    {
+        metrics_.write(e);
+        auto log = store_.log_stats();
+        if (!log) {
+            if (options_.log) options_.log("metrics: change log stats: " + log.error().message());
+            return; // a scrape without them, rather than none
+        }
+        e.family("incsync_change_log_entries", "gauge", "Change-log entries kept (every entity type).");
+        e.sample("incsync_change_log_entries", {}, log->entries);
+        e.family("incsync_change_log_high_water", "gauge", "Version of the last commit.");
+        e.sample("incsync_change_log_high_water", {}, log->high_water);
+        e.family("incsync_change_log_horizon_timestamp_seconds", "gauge",
+                 "Entries committed before this time (Unix seconds) were purged: older cursors may get 410. 0 while none were.");
+        e.sample("incsync_change_log_horizon_timestamp_seconds", {}, static_cast<double>(log->horizon.micros) / 1e6);
+    }
+
     /// Who the request acts as, from `Authorization: Bearer`.
     std::optional<principal> authenticate(const request& req) const
     {
@@ -170,7 +195,7 @@ private:
 
         if (rest.starts_with(sync_prefix)) {
             if (req.method() != http::verb::get) return method_not_allowed("GET");
-            return sync_route(rest.substr(sync_prefix.size()), target, *who, wait, buffer);
+            return sync_route(req, rest.substr(sync_prefix.size()), target, *who, wait, buffer);
         }
         // Images are global data: registers may read them (PROTOCOL.md section 5).
         const bool image_read = image && req.method() == http::verb::get;
@@ -190,7 +215,7 @@ private:
     }
 
     // GET /api/v1/sync/{path} | incremental?entity_type= | check
-    response sync_route(std::string_view what, const detail::target& t, const principal& who,
+    response sync_route(const request& req, std::string_view what, const detail::target& t, const principal& who,
                         std::optional<long_poll>* wait, std::string& buffer)
     {
         auto store_id = store_param(t);
@@ -224,7 +249,9 @@ private:
             std::size_t records = 0;
             res = pull_endpoint<E>(t, *store_id, buffer, records);
             const bool ok = res->result() == http::status::ok;
-            metrics_.template pull<E>(res->result_int(), records, ok ? res->body().size() : 0);
+            const std::size_t body_bytes = ok ? res->body().size() : 0;
+            if (ok) compress(req, *res);
+            metrics_.template pull<E>(res->result_int(), records, body_bytes, ok ? res->body().size() : 0);
         });
         if (known) return std::move(*res);
         if (what == "incremental") return error_response(error_info(error::unknown_entity_type, std::string(type)));
@@ -252,6 +279,20 @@ private:
         records = r->page.changes.size() + r->page.deleted.size();
         wire::append_pull_response(body, *r, delta);
         return json_response(http::status::ok, std::move(body));
+    }
+
+    /// Gzips a pull's body when the client accepts it and it is large enough.
+    void compress(const request& req, response& res) const
+    {
+        res.set(http::field::vary, "Accept-Encoding"); // the body depends on it
+        if (!options_.gzip || res.body().size() < options_.gzip_min_bytes) return;
+        const auto accept = req[http::field::accept_encoding];
+        if (!detail::accepts_gzip(std::string_view(accept.data(), accept.size()))) return;
+        std::string gz;
+        if (!detail::gzip_compress(res.body(), gz, options_.gzip_level)) return; // plain is still an answer
+        res.body() = std::move(gz);
+        res.set(http::field::content_encoding, "gzip");
+        res.prepare_payload();
     }
 
     // /api/v1/{path} and /api/v1/{path}/{id}

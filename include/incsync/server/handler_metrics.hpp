@@ -55,14 +55,16 @@ public:
     }
 
     /// A pull of `E`: its status, and when it succeeded the records (upserts
-    /// and deletions) and body bytes it served.
+    /// and deletions) and body bytes it served, before and after compression.
     template <class E>
-    void pull(unsigned status, std::size_t records, std::size_t bytes) noexcept
+    void pull(unsigned status, std::size_t records, std::size_t bytes, std::size_t wire_bytes) noexcept
     {
         auto& t = types_[index_of<E>];
         t.by_status[status_index(status)].add();
         t.records.add(records);
         t.bytes.add(bytes);
+        t.wire_bytes.add(wire_bytes);
+        if (wire_bytes != bytes) t.compressed.add();
     }
 
     /// Appends the families to a scrape.
@@ -87,19 +89,36 @@ public:
                 if (const auto n = t.by_status[s].value())
                     e.sample("incsync_pulls_total", {{"entity_type", entity_type_name<E>}, {"status", status_name(s)}}, n);
         });
-        e.family("incsync_pull_records_total", "counter", "Records (upserts and deletions) served by pulls, by entity type.");
-        for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
-            e.sample("incsync_pull_records_total", {{"entity_type", entity_type_name<E>}},
-                     types_[index_of<E>].records.value());
-        });
-        e.family("incsync_pull_bytes_total", "counter", "Response body bytes served by pulls, by entity type (before any compression).");
-        for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
-            e.sample("incsync_pull_bytes_total", {{"entity_type", entity_type_name<E>}},
-                     types_[index_of<E>].bytes.value());
-        });
+        per_type(e, "incsync_pull_records_total", "Records (upserts and deletions) served by pulls, by entity type.",
+                 &per_type_counters::records);
+        per_type(e, "incsync_pull_bytes_total", "Response body bytes served by pulls, by entity type (before any compression).",
+                 &per_type_counters::bytes);
+        per_type(e, "incsync_pull_wire_bytes_total",
+                 "Response body bytes of pulls as sent, by entity type (after gzip where the client accepted it).",
+                 &per_type_counters::wire_bytes);
+        per_type(e, "incsync_pulls_gzipped_total", "Pulls answered with a gzip body, by entity type.",
+                 &per_type_counters::compressed);
     }
 
 private:
+    struct per_type_counters {
+        std::array<metrics::counter, statuses.size() + 1> by_status;
+        metrics::counter records;
+        metrics::counter bytes;
+        metrics::counter wire_bytes;
+        metrics::counter compressed;
+    };
+
+    // A counter family with one sample per entity type.
+    void per_type(metrics::exposition& e, std::string_view name, std::string_view help,
+                  metrics::counter per_type_counters::*which) const
+    {
+        e.family(name, "counter", help);
+        for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
+            e.sample(name, {{"entity_type", entity_type_name<E>}}, (types_[index_of<E>].*which).value());
+        });
+    }
+
     template <class E>
     static constexpr std::size_t index_of = boost::mp11::mp_find<Entities, E>::value;
 
@@ -114,15 +133,9 @@ private:
         return i < statuses.size() ? statuses[i].text : "other";
     }
 
-    struct per_type {
-        std::array<metrics::counter, statuses.size() + 1> by_status;
-        metrics::counter records;
-        metrics::counter bytes;
-    };
-
     std::array<std::array<metrics::counter, statuses.size() + 1>, route_names.size()> requests_;
     std::array<std::optional<metrics::histogram>, route_names.size()> latency_;
-    std::array<per_type, type_count> types_;
+    std::array<per_type_counters, type_count> types_;
 };
 
 } // namespace incsync::server

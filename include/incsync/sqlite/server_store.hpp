@@ -163,6 +163,23 @@ public:
     std::uint64_t epoch() const noexcept { return epoch_; }
     result<version_t> high_water() const { return version_.load(std::memory_order_acquire); }
 
+    /// Counted from the first entry kept, not by a scan: each commit logs one
+    /// entry at the next version and a purge drops a prefix, so the versions
+    /// kept are contiguous.
+    result<change_log_stats> log_stats() const
+    {
+        auto snap = snapshot();
+        if (!snap) return snap.error();
+        detail::reader& r = *snap->conn;
+        const auto [high_water, log_horizon] = snap->high;
+        change_log_stats out{0, high_water, log_horizon};
+        auto u = r.first_logged.start();
+        auto row = r.first_logged.step("read the change log");
+        if (!row) return row.error();
+        if (*row) out.entries = high_water - static_cast<version_t>(r.first_logged.integer(0)) + 1;
+        return out;
+    }
+
     /// The server's clock, safe to give to clients as a `since`.
     timestamp now() const { return server_time(); }
 

@@ -26,6 +26,7 @@ struct notification {
     std::string body;       ///< `"type":"entity_updated",...}`
     std::optional<std::int64_t> store_id; ///< topic: nullopt for global changes
     version_t version = 0;
+    timestamp committed_at; ///< the change's commit time; zero for catch_up (write-to-notify latency)
     std::string_view event = "entity_updated"; ///< the `type`, static storage (SSE `event:` line)
 };
 
@@ -35,6 +36,7 @@ inline std::shared_ptr<const notification> make_notification(const change& c)
     auto n = std::make_shared<notification>();
     n->store_id = c.store_id;
     n->version = c.version;
+    n->committed_at = c.committed_at;
     auto& out = n->body;
     out.reserve(160);
     out.append(R"("type":"entity_updated","entity_type":)");

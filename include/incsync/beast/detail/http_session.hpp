@@ -48,15 +48,21 @@ public:
 
     /// `GET /metrics` for an admin: the server's counters and the handler's,
     /// in the Prometheus text format.
-    http::response<http::string_body> metrics_response(const std::optional<incsync::server::principal>& who)
+    http::response<http::string_body> metrics_response(const incsync::server::request& req,
+                                                       const std::optional<incsync::server::principal>& who)
     {
         using incsync::server::error_response;
+        if (req.method() != http::verb::get) {
+            auto res = error_response(http::status::method_not_allowed, "method_not_allowed", "use GET");
+            res.set(http::field::allow, "GET");
+            return res;
+        }
         if (!who) return error_response(http::status::unauthorized, "unauthorized", "missing or unknown token");
         if (who->role != incsync::server::role::admin)
             return error_response(http::status::forbidden, "forbidden", "admin token required");
         incsync::metrics::exposition e;
         write_metrics(e);
-        api.metrics().write(e);
+        api.write_metrics(e);
         http::response<http::string_body> res{http::status::ok, 11};
         res.set(http::field::content_type, incsync::metrics::exposition::content_type);
         res.set(http::field::cache_control, "no-store");
@@ -289,7 +295,7 @@ private:
         if (target.path.starts_with(websocket_prefix) || target.path == events_path)
             return open_stream(target, who, upgrade);
 
-        if (target.path == metrics_path) return send(core_->metrics_response(who));
+        if (target.path == metrics_path) return send(core_->metrics_response(req_, who));
 
         if (core_->web && !target.path.starts_with("/api/"))
             if (auto file = core_->web->serve(req_, target.path)) return send(std::move(*file));

@@ -231,6 +231,16 @@ private:
         c.notifications_sent.fetch_add(batch_.size(), std::memory_order_relaxed);
     }
 
+    // The batch just went out: how long after their commits.
+    void observe_latency() noexcept
+    {
+        if (batch_.empty()) return;
+        const auto now = incsync::timestamp::now().micros;
+        for (const auto& f : batch_)
+            if (const auto at = f.body->committed_at.micros; at > 0)
+                state_->notify_latency().observe(now > at ? static_cast<std::uint64_t>(now - at) : 0);
+    }
+
     static void append(head& h, std::string_view s) noexcept
     {
         const auto n = std::min(s.size(), h.bytes.size() - h.size);
@@ -247,6 +257,7 @@ private:
     bool after_write(boost::system::error_code ec)
     {
         writing_ = false;
+        if (!ec) observe_latency();
         batch_.clear(); // drops this connection's references to shared bodies
         control_sending_.clear();
         if (!preamble_.empty()) std::string().swap(preamble_);

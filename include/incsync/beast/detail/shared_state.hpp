@@ -159,6 +159,9 @@ public:
     incsync::server::rate_limiter& limiter() noexcept { return limiter_; }
     struct counters& counters() noexcept { return counters_; }
 
+    /// Commit to notification frame written (the socket took it), per frame.
+    incsync::metrics::histogram& notify_latency() noexcept { return notify_latency_; }
+
     bool logging() const noexcept { return static_cast<bool>(options_.log); }
     void log(std::string_view line) const
     {
@@ -275,6 +278,9 @@ public:
         single("incsync_notifications_coalesced_total", "counter",
                "Notifications not sent because a catch_up replaced them (slow readers' backlogs).",
                s.notifications_coalesced);
+        e.family("incsync_notify_latency_seconds", "histogram",
+                 "From a change's commit to its notification frame written to a stream's socket, per frame.");
+        e.sample("incsync_notify_latency_seconds", {}, notify_latency_.read(), 1e6);
         e.family("incsync_store_streams", "gauge",
                  "Open WebSocket and SSE streams by store (store=\"all\": an admin's stream of every store).");
         {
@@ -307,6 +313,7 @@ private:
     boost::asio::any_io_executor executor_;
     wake_list wakes_;
     struct counters counters_;
+    incsync::metrics::histogram notify_latency_{incsync::metrics::latency_buckets_us()};
     mutable std::mutex mutex_;
     bool stopping_ = false;
     std::unordered_map<session_base*, std::weak_ptr<session_base>> sessions_;

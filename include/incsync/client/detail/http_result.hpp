@@ -4,6 +4,7 @@
 #define INCSYNC_CLIENT_DETAIL_HTTP_RESULT_HPP
 
 #include <incsync/client/transport.hpp>
+#include <incsync/detail/gzip.hpp>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -14,13 +15,22 @@
 
 namespace incsync::client::detail {
 
+/// `max_body_bytes` bounds a gzip body once inflated; a body that does not
+/// inflate within it comes back empty with `failure` set.
 template <class Fields>
-http_result to_http_result(boost::beast::http::response<boost::beast::http::string_body, Fields>&& res)
+http_result to_http_result(boost::beast::http::response<boost::beast::http::string_body, Fields>&& res,
+                           std::size_t max_body_bytes = std::size_t(-1))
 {
     namespace http = boost::beast::http;
     http_result out;
     out.status = res.result_int();
-    out.body = std::move(res.body());
+    out.wire_bytes = res.body().size();
+    if (res[http::field::content_encoding] == "gzip") {
+        if (!incsync::detail::gzip_decompress(res.body(), out.body, max_body_bytes))
+            out.failure = "a gzip body that does not inflate (within the body limit)";
+    } else {
+        out.body = std::move(res.body());
+    }
     out.etag = std::string(res[http::field::etag]);
     out.content_type = std::string(res[http::field::content_type]);
     if (auto ra = res[http::field::retry_after]; !ra.empty()) {
