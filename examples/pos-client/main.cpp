@@ -13,7 +13,9 @@
 // POS user interface would. SIGINT or SIGTERM stops it (writing --dump first);
 // SIGUSR1 writes --dump and goes on. With `--db FILE` the replica is a SQLite
 // file: each page commits with its cursor, so a register killed at any point
-// resumes where it was.
+// resumes where it was. Every minute it reports its sync analytics to the
+// server (GET /metrics shows them per register); `--stats` prints them on exit.
+#include <incsync/client/analytics.hpp>
 #include <incsync/client/beast_transport.hpp>
 #include <incsync/client/sync_client.hpp>
 #include <incsync/client/sync_thread.hpp>
@@ -54,6 +56,7 @@ struct config {
     bool once = false;
     bool quiet = false;
     bool bar = true;
+    bool stats = false;
     incsync::client::client_options client;
     incsync::client::beast_transport_options transport;
 };
@@ -73,6 +76,10 @@ constexpr std::string_view usage = R"(usage: incsync-pos-client --token T --stor
   --heartbeat-ms N         WebSocket heartbeat (default 20000)
   --no-images              do not download product images
   --no-bar                 no live bottom bar: status changes as log lines
+  --stats                  on exit, print the sync analytics: per type the last pull's
+                           duration, records, bytes and error, totals, reconnects, time offline
+  --analytics-interval S   report the analytics to the server every S seconds (default 60; 0: never)
+  --no-gzip                do not ask for gzipped pulls
   --quiet                  log nothing but errors
 )";
 
@@ -88,6 +95,7 @@ std::optional<config> parse_args(int argc, char** argv)
 {
     config c;
     c.client.cash_register_id = 1;
+    c.client.analytics_interval = std::chrono::seconds(60);
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         auto fail = [&](std::string_view why) -> std::optional<config> {
@@ -102,6 +110,8 @@ std::optional<config> parse_args(int argc, char** argv)
         if (arg == "--quiet") { c.quiet = true; continue; }
         if (arg == "--no-bar") { c.bar = false; continue; }
         if (arg == "--no-images") { c.client.images = false; continue; }
+        if (arg == "--stats") { c.stats = true; continue; }
+        if (arg == "--no-gzip") { c.transport.accept_gzip = false; continue; }
         if (i + 1 >= argc) return fail("unknown option or missing value");
         const std::string_view v = argv[++i];
         if (arg == "--url") c.url = v;
@@ -109,7 +119,8 @@ std::optional<config> parse_args(int argc, char** argv)
         else if (arg == "--db") c.db = v;
         else if (arg == "--dump") c.dump = v;
         else if (arg == "--name") c.name = v;
-        else if (arg == "--store-id" || arg == "--cash-register-id" || arg == "--page-limit" || arg == "--heartbeat-ms") {
+        else if (arg == "--store-id" || arg == "--cash-register-id" || arg == "--page-limit" || arg == "--heartbeat-ms"
+                 || arg == "--analytics-interval") {
             auto n = to_int(v);
             if (!n || *n < 0) return fail("expected a number");
             if (arg == "--store-id") c.client.store_id = *n;
@@ -117,7 +128,8 @@ std::optional<config> parse_args(int argc, char** argv)
             else if (arg == "--page-limit") {
                 if (*n < 1 || *n > 10000) return fail("page limit must be 1..10000");
                 c.client.page_limit = static_cast<std::size_t>(*n);
-            } else c.transport.heartbeat = std::chrono::milliseconds(*n);
+            } else if (arg == "--analytics-interval") c.client.analytics_interval = std::chrono::seconds(*n);
+            else c.transport.heartbeat = std::chrono::milliseconds(*n);
         } else return fail("unknown option");
     }
     if (c.client.token.empty()) {
@@ -319,6 +331,7 @@ int main(int argc, char** argv)
 
     incsync::client::beast_transport transport(*url, c.transport);
     int exit_code = 0;
+    std::string stats;
     {
         incsync::client::sync_thread sync; // low priority
         client_t client(sync.executor(), replica, transport, c.client);
@@ -377,8 +390,10 @@ int main(int argc, char** argv)
             ui.run();
         }
         client.stop();
+        if (c.stats) stats = incsync::client::format_stats(client.status(), incsync::timestamp::now());
     } // the sync thread finishes its work and joins here
     out.end();
+    if (c.stats) std::cout << stats << std::flush;
     if (!c.dump.empty() && !write_dump(c.dump, replica)) {
         std::cerr << name << ": cannot write " << c.dump << '\n';
         return 1;

@@ -294,6 +294,18 @@ const std::map<route, exercise>& known_routes()
                  BOOST_TEST(r.status == 200u, target << ": " << describe(r));
              }
          }},
+        {{"POST", "/api/v1/sync/analytics"},
+         [](server_fixture&, http_client&, http_client& till) {
+             auto r = till.send(http::verb::post, "/api/v1/sync/analytics", R"({"cash_register_id":3,"reconnects":1})", till_1);
+             BOOST_TEST(r.status == 204u, describe(r));
+         }},
+        {{"GET", "/api/v1/sync/analytics"},
+         [](server_fixture&, http_client& admin, http_client& till) {
+             auto r = admin.get("/api/v1/sync/analytics");
+             BOOST_TEST(r.status == 200u, describe(r));
+             BOOST_TEST(r.json().is_array());
+             BOOST_TEST(till.get("/api/v1/sync/analytics", till_1).status == 403u);
+         }},
         {{"GET", "/metrics"},
          [](server_fixture&, http_client& admin, http_client& till) {
              auto r = admin.get("/metrics");
@@ -490,6 +502,10 @@ BOOST_AUTO_TEST_CASE(limits_and_defaults_match_the_code)
         {"threads", o.threads},
         {"api.max_body_bytes", static_cast<long long>(o.api.max_body_bytes)},
         {"api.max_image_bytes", static_cast<long long>(o.api.max_image_bytes)},
+        {"api.gzip_min_bytes", static_cast<long long>(o.api.gzip_min_bytes)},
+        {"api.gzip_level", o.api.gzip_level},
+        {"api.max_analytics_bytes", static_cast<long long>(o.api.max_analytics_bytes)},
+        {"api.max_analytics_registers", static_cast<long long>(o.api.max_analytics_registers)},
         {"max_header_bytes", static_cast<long long>(o.max_header_bytes)},
         {"rate.per_second", static_cast<long long>(o.rate.per_second)},
         {"rate.burst", static_cast<long long>(o.rate.burst)},

@@ -83,6 +83,16 @@ constexpr std::string_view to_string(channel c) noexcept
 
 inline std::ostream& operator<<(std::ostream& os, channel c) { return os << to_string(c); }
 
+/// The last pull of one entity type (every page of it), for analytics.
+struct pull_stats {
+    std::chrono::microseconds duration{0};
+    std::size_t records = 0;             ///< upserts and deletes applied
+    std::size_t bytes = 0;               ///< body bytes received (compressed when gzipped)
+    error_kind error = error_kind::none; ///< how it ended
+    timestamp at;                        ///< when it ended (client clock)
+    friend bool operator==(const pull_stats&, const pull_stats&) = default;
+};
+
 /// The freshness of one entity type.
 struct type_status {
     std::string entity_type;
@@ -94,6 +104,9 @@ struct type_status {
     std::uint64_t pulls = 0;              ///< successful pulls since start
     std::uint64_t records = 0;            ///< records applied (upserts + deletes) since start
     std::uint64_t resyncs = 0;            ///< restarts from scratch after resync_required
+    std::uint64_t failures = 0;           ///< failed pulls since start
+    std::uint64_t bytes = 0;              ///< pull body bytes received since start
+    std::optional<pull_stats> last_pull;
     friend bool operator==(const type_status&, const type_status&) = default;
 };
 
@@ -112,7 +125,25 @@ struct sync_status {
     std::uint64_t notifications = 0;     ///< real-time notifications received
     std::uint64_t notifications_skipped = 0; ///< already held: no pull needed
     std::uint64_t reconnects = 0;
+    /// Offline spells that ended; the current one started at `offline_since`.
+    /// A spell starts when an exchange gets no answer (not before the first).
+    std::chrono::microseconds offline_time{0};
+    std::optional<timestamp> offline_since;
     std::uint64_t revision = 0;          ///< increases with every change
+
+    /// Time spent offline until `now`, the current spell included.
+    std::chrono::microseconds offline_for(timestamp now) const noexcept
+    {
+        auto t = offline_time;
+        if (offline_since && now.micros > offline_since->micros)
+            t += std::chrono::microseconds(now.micros - offline_since->micros);
+        return t;
+    }
+    /// Totals over every type since start.
+    std::uint64_t pulls() const noexcept { return sum(&type_status::pulls); }
+    std::uint64_t failures() const noexcept { return sum(&type_status::failures); }
+    std::uint64_t records() const noexcept { return sum(&type_status::records); }
+    std::uint64_t bytes() const noexcept { return sum(&type_status::bytes); }
 
     bool syncing() const noexcept
     {
@@ -127,6 +158,14 @@ struct sync_status {
     {
         auto it = std::find_if(types.begin(), types.end(), [&](const type_status& t) { return t.entity_type == name; });
         return it == types.end() ? nullptr : &*it;
+    }
+
+private:
+    std::uint64_t sum(std::uint64_t type_status::*member) const noexcept
+    {
+        std::uint64_t n = 0;
+        for (const auto& t : types) n += t.*member;
+        return n;
     }
 };
 

@@ -14,6 +14,7 @@
 #define INCSYNC_CLIENT_SYNC_CLIENT_HPP
 
 #include <incsync/client/backoff.hpp>
+#include <incsync/client/analytics.hpp>
 #include <incsync/client/status.hpp>
 #include <incsync/client/transport.hpp>
 #include <incsync/store.hpp>
@@ -75,6 +76,10 @@ struct client_options {
     std::chrono::milliseconds request_timeout{std::chrono::seconds(15)};
     unsigned rate_limited_persistent = 3; ///< consecutive 429s of a type before its status shows them
     bool realtime = true;                   ///< connect the WebSocket (else pulls only on demand)
+    /// Every this often, while online, the client posts its analytics (the
+    /// status: pulls, errors, time offline) to `POST /api/v1/sync/analytics`,
+    /// where the console sees which registers lag. 0: never.
+    std::chrono::milliseconds analytics_interval{0};
     /// Called on the client's executor after each applied page. Must not throw.
     std::function<void(const applied_page&)> on_applied;
     /// Images (types with `image_version`, stores modelling `client_image_store`).
@@ -96,6 +101,8 @@ struct type_outcome {
     unsigned http_status = 0;
     std::chrono::seconds retry_after{0};
     std::size_t records = 0;
+    std::size_t bytes = 0; ///< body bytes received, every page
+    std::chrono::microseconds duration{0};
     bool resynced = false;
     bool ok() const noexcept { return error == error_kind::none; }
 
@@ -132,7 +139,7 @@ public:
 
     client_core(boost::asio::any_io_executor ex, Store& store, Transport& transport, client_options options)
         : strand_(boost::asio::make_strand(ex)), store_(store), transport_(transport), options_(std::move(options)),
-          token_(options_.token), wake_(strand_), permits_(strand_),
+          token_(options_.token), wake_(strand_), permits_(strand_), analytics_timer_(strand_),
           reconnect_backoff_(options_.reconnect_initial, options_.reconnect_max),
           retry_backoff_(options_.retry_initial, options_.retry_max)
     {
@@ -179,6 +186,7 @@ public:
             // between would wait for the next one.
             if (self->options_.realtime) self->spawn(self->realtime_loop());
             else self->catch_up_all();
+            if (self->options_.analytics_interval.count() > 0) self->spawn(self->analytics_loop());
             co_return;
         });
     }
@@ -346,6 +354,7 @@ private:
         stopped_ = true;
         wake_.cancel();
         permits_.cancel();
+        analytics_timer_.cancel();
         for (auto& s : slots_) {
             s.timer->cancel();
             s.idle->cancel();
@@ -432,7 +441,10 @@ private:
                 co_await permits_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
             if (stopped_) break;
             ++active_pulls_;
+            const auto started = std::chrono::steady_clock::now();
             outcome = co_await pull_index(i);
+            outcome.duration =
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
             --active_pulls_;
             permits_.cancel_one();
             if (stopped_) break; // "client stopped" is no failure to show
@@ -524,6 +536,7 @@ private:
             auto reply = co_await transport_.get(pull_target<E>(since), request_opts(options_.request_timeout));
             if (stopped_) co_return failure(out, error_kind::offline, "client stopped");
             if (!note_reply(reply)) co_return failure(out, error_kind::offline, reply.failure);
+            out.bytes += reply.wire_bytes;
             if (cursor_rejected(reply)) {
                 if (resync || since.empty())
                     co_return failure(out, error_kind::cursor_expired, "the server rejects a reload from scratch", reply.status);
@@ -657,7 +670,16 @@ private:
         if (online_ == online) return;
         const bool back = online && online_ == false;
         online_ = online;
-        board_.update([&](sync_status& s) { s.online = online; });
+        const auto now = timestamp::now();
+        board_.update([&](sync_status& s) {
+            s.online = online;
+            if (!online) {
+                s.offline_since = now;
+            } else if (s.offline_since) {
+                s.offline_time += std::chrono::microseconds(std::max<std::int64_t>(now.micros - s.offline_since->micros, 0));
+                s.offline_since.reset();
+            }
+        });
         // Back online: whatever changed meanwhile is pulled now.
         if (back && catch_up && started_) catch_up_all();
     }
@@ -700,6 +722,9 @@ private:
         board_.update([&](sync_status& st) {
             auto& t = st.types[i];
             t.version = s.have;
+            t.last_pull = pull_stats{o.duration, o.records, o.bytes, o.error, now};
+            t.bytes += o.bytes;
+            if (!o.ok()) ++t.failures;
             if (o.ok()) {
                 t.error.reset();
                 t.last_sync = now;
@@ -737,6 +762,27 @@ private:
         st.pending = st.images_pending
             + static_cast<std::size_t>(std::count_if(st.types.begin(), st.types.end(),
                                                      [](const type_status& t) { return t.pending; }));
+    }
+
+    // ---- analytics -------------------------------------------------------------
+
+    /// Posts the status as an analytics report every `analytics_interval`
+    /// while online. A failed post is not retried early: the next report
+    /// carries the same totals, newer.
+    boost::asio::awaitable<void> analytics_loop()
+    {
+        while (!stopped_) {
+            analytics_timer_.expires_after(options_.analytics_interval);
+            co_await analytics_timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (stopped_) co_return;
+            if (online_ != true || auth_failed_) continue;
+            const auto report = to_analytics_report(board_.snapshot(), options_.cash_register_id, options_.store_id,
+                                                    timestamp::now());
+            auto reply = co_await transport_.post("/api/v1/sync/analytics", wire::to_json(report),
+                                                  request_opts(options_.request_timeout));
+            if (stopped_) co_return;
+            note_reply(reply); // a report that gets no answer counts as offline, like any exchange
+        }
     }
 
     // ---- real time -------------------------------------------------------------
@@ -885,6 +931,7 @@ private:
     std::array<slot, type_count> slots_;
     timer_type wake_;     // the reconnect loop's pause
     timer_type permits_;  // wakes pulls waiting for a free slot
+    timer_type analytics_timer_;
     std::size_t active_pulls_ = 0;
     backoff reconnect_backoff_;
     backoff retry_backoff_;

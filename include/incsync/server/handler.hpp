@@ -13,6 +13,7 @@
 #include <incsync/detail/gzip.hpp>
 #include <incsync/detail/query_string.hpp>
 #include <incsync/pull.hpp>
+#include <incsync/server/analytics_table.hpp>
 #include <incsync/server/auth.hpp>
 #include <incsync/server/handler_metrics.hpp>
 #include <incsync/server/images.hpp>
@@ -48,6 +49,10 @@ struct handler_options {
     bool gzip = true;
     std::size_t gzip_min_bytes = 1024;
     int gzip_level = 6; ///< 1 (fastest) to 9 (smallest); docs/benchmarks.md compares them
+    /// Registers whose analytics reports are kept (`POST /api/v1/sync/analytics`);
+    /// when full, the one that reported least recently makes room.
+    std::size_t max_analytics_registers = 10'000;
+    std::size_t max_analytics_bytes = 16 << 10; ///< largest report body
     /// Where images live; null disables the image routes (404).
     std::shared_ptr<image_repository> images;
     /// Called after every committed (non-noop) write, before its response is
@@ -101,7 +106,10 @@ class handler {
 public:
     using entities = typename Store::entities;
 
-    handler(Store& store, handler_options options) : store_(store), options_(std::move(options)) {}
+    handler(Store& store, handler_options options)
+        : store_(store), options_(std::move(options)), analytics_(options_.max_analytics_registers)
+    {
+    }
 
     /// Answers one request. Never throws for bad input: every failure is a
     /// JSON error response. When `wait` is given and the request is a
@@ -137,6 +145,7 @@ public:
     void write_metrics(incsync::metrics::exposition& e) const
     {
         metrics_.write(e);
+        analytics_.write(e, timestamp::now());
         auto log = store_.log_stats();
         if (!log) {
             if (options_.log) options_.log("metrics: change log stats: " + log.error().message());
@@ -147,9 +156,12 @@ public:
         e.family("incsync_change_log_high_water", "gauge", "Version of the last commit.");
         e.sample("incsync_change_log_high_water", {}, log->high_water);
         e.family("incsync_change_log_horizon_timestamp_seconds", "gauge",
-                 "Entries committed before this time (Unix seconds) were purged: older cursors may get 410. 0 while none were.");
+                 "The purge cutoff (Unix seconds; now minus the retention, as of the last purge): a cursor older than this may get 410. 0 before the first purge.");
         e.sample("incsync_change_log_horizon_timestamp_seconds", {}, static_cast<double>(log->horizon.micros) / 1e6);
     }
+
+    /// The registers' latest analytics reports.
+    const analytics_table& analytics() const noexcept { return analytics_; }
 
     /// Who the request acts as, from `Authorization: Bearer`.
     std::optional<principal> authenticate(const request& req) const
@@ -179,6 +191,7 @@ private:
 
     static constexpr std::string_view api_prefix = "/api/v1/";
     static constexpr std::string_view sync_prefix = "sync/";
+    static constexpr std::string_view analytics_path = "sync/analytics";
     static constexpr std::int64_t max_wait_seconds = 60;
 
     response route(const request& req, const detail::target& target, std::optional<long_poll>* wait,
@@ -193,6 +206,7 @@ private:
         const auto who = authenticate(req);
         if (!who) return error_response(http::status::unauthorized, "unauthorized", "missing or unknown token");
 
+        if (rest == analytics_path) return analytics_route(req, *who);
         if (rest.starts_with(sync_prefix)) {
             if (req.method() != http::verb::get) return method_not_allowed("GET");
             return sync_route(req, rest.substr(sync_prefix.size()), target, *who, wait, buffer);
@@ -210,8 +224,33 @@ private:
     {
         if (!path.starts_with(api_prefix)) return request_route::other;
         const auto rest = path.substr(api_prefix.size());
+        if (rest == analytics_path) return request_route::analytics;
         if (!rest.starts_with(sync_prefix)) return request_route::admin;
         return rest.substr(sync_prefix.size()) == "check" ? request_route::check : request_route::pull;
+    }
+
+    // POST /api/v1/sync/analytics (a register's report) | GET (an admin reads them all)
+    response analytics_route(const request& req, const principal& who)
+    {
+        if (req.method() == http::verb::get) {
+            if (who.role != role::admin) return error_response(http::status::forbidden, "forbidden", "admin token required");
+            return json_response(http::status::ok, analytics_.to_json(timestamp::now()));
+        }
+        if (req.method() != http::verb::post) return method_not_allowed("GET, POST");
+        if (req.body().size() > options_.max_analytics_bytes)
+            return error_response(http::status::payload_too_large, "payload_too_large", "analytics report too large");
+        auto report = wire::parse_analytics_report(req.body());
+        if (!report) return failure(report.error());
+        if (who.role == role::cash_register) {
+            // A register reports for its own store only.
+            if (report->store_id && report->store_id != who.store_id)
+                return error_response(http::status::forbidden, "forbidden", "this token is for another store");
+            report->store_id = who.store_id;
+        }
+        analytics_.put(std::move(*report), timestamp::now());
+        response res{http::status::no_content, 11};
+        res.prepare_payload();
+        return res;
     }
 
     // GET /api/v1/sync/{path} | incremental?entity_type= | check
@@ -489,6 +528,7 @@ private:
     handler_options options_;
     std::mutex image_mutex_;
     handler_metrics<entities> metrics_;
+    analytics_table analytics_;
 };
 
 } // namespace incsync::server

@@ -23,13 +23,13 @@
 namespace incsync::server {
 
 /// The kinds of request the handler tells apart in its metrics.
-enum class request_route : std::size_t { pull, check, admin, other };
+enum class request_route : std::size_t { pull, check, analytics, admin, other };
 
 template <entity_list_like Entities>
 class handler_metrics {
 public:
     static constexpr std::size_t type_count = boost::mp11::mp_size<Entities>::value;
-    static constexpr std::array<std::string_view, 4> route_names{"pull", "check", "admin", "other"};
+    static constexpr std::array<std::string_view, 5> route_names{"pull", "check", "analytics", "admin", "other"};
     /// The statuses the handler answers with, and their label; anything else
     /// counts as "other".
     struct status_label {
@@ -71,7 +71,7 @@ public:
     void write(metrics::exposition& e) const
     {
         e.family("incsync_http_requests_total", "counter",
-                 "API requests answered by the handler, by route (pull, check, admin, other) and status.");
+                 "API requests answered by the handler, by route (pull, check, analytics, admin, other) and status.");
         for (std::size_t r = 0; r < route_names.size(); ++r)
             for (std::size_t s = 0; s <= statuses.size(); ++s)
                 if (const auto n = requests_[r][s].value())

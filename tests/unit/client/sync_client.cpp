@@ -8,6 +8,8 @@
 #ifndef BOOST_TEST_DYN_LINK
 #define BOOST_TEST_DYN_LINK
 #endif
+#include <incsync/client/analytics.hpp>
+
 #include "loopback.hpp"
 
 #include <incsync/testing/random.hpp>
@@ -201,6 +203,76 @@ BOOST_AUTO_TEST_CASE(offline_shows_in_status_and_coming_back_catches_up_everythi
     BOOST_TEST(wait_until([&] { return c.replica.get<pos::product>(b.id).value().has_value(); }));
     BOOST_TEST(wait_until([&] { return settled(c.client->status()) && all_match(c.replica, server.store, 1); }));
     BOOST_TEST(!c.client->status().has_error());
+}
+
+BOOST_AUTO_TEST_CASE(analytics_count_pulls_bytes_failures_and_time_offline)
+{
+    server_side server;
+    for (int i = 0; i < 5; ++i) server.create(product_named("P" + std::to_string(i)));
+    client_side c(server, client_side::options(1));
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] { return settled(c.client->status()); }));
+    auto st = c.client->status();
+    const auto* products = st.type("product");
+    BOOST_TEST_REQUIRE(products != nullptr);
+    BOOST_TEST_REQUIRE(products->last_pull.has_value());
+    BOOST_TEST(products->last_pull->records == 5u);
+    BOOST_TEST(products->last_pull->bytes > 5u * 100u); // five whole records in JSON
+    BOOST_TEST(products->last_pull->error == incsync::client::error_kind::none);
+    BOOST_TEST(products->bytes >= products->last_pull->bytes);
+    BOOST_TEST(products->failures == 0u);
+    BOOST_TEST(st.pulls() >= st.types.size()); // every type pulled once at least
+    BOOST_TEST(st.records() == 5u + 0u);       // the fixture's store holds only these
+    BOOST_TEST(st.offline_time.count() == 0);
+    BOOST_TEST(!st.offline_since.has_value());
+
+    c.transport.set_online(false);
+    c.client->sync_now();
+    BOOST_TEST_REQUIRE(wait_until([&] { return !c.client->status().online; }));
+    st = c.client->status();
+    BOOST_TEST_REQUIRE(st.offline_since.has_value());
+    BOOST_TEST(st.failures() > 0u);
+    BOOST_TEST(wait_until([&] {
+        const auto now = c.client->status();
+        const auto* p = now.type("product");
+        return p->last_pull && p->last_pull->error == incsync::client::error_kind::offline;
+    }));
+    // The current spell counts in offline_for, not yet in offline_time.
+    const auto later = incsync::timestamp{st.offline_since->micros + 2'000'000};
+    BOOST_TEST(st.offline_for(later).count() == 2'000'000 + st.offline_time.count());
+
+    c.transport.set_online(true);
+    c.client->network_up();
+    BOOST_TEST_REQUIRE(wait_until([&] { return c.client->status().online && settled(c.client->status()); }));
+    st = c.client->status();
+    BOOST_TEST(!st.offline_since.has_value());
+    BOOST_TEST(st.offline_time.count() > 0); // the spell ended and was added
+    BOOST_TEST(st.type("product")->last_pull->error == incsync::client::error_kind::none);
+
+    // The report a register sends carries the same figures.
+    const auto report = incsync::client::to_analytics_report(st, 10, 1, incsync::timestamp::now());
+    BOOST_TEST(report.cash_register_id == 10);
+    BOOST_TEST(report.types.size() == st.types.size());
+    BOOST_TEST(report.offline_seconds > 0);
+    const auto parsed = incsync::wire::parse_analytics_report(incsync::wire::to_json(report));
+    BOOST_TEST_REQUIRE(parsed.has_value());
+    BOOST_TEST((*parsed == report));
+}
+
+BOOST_AUTO_TEST_CASE(a_register_posts_its_analytics_while_online)
+{
+    server_side server;
+    server.create(product_named("A"));
+    auto o = client_side::options(1);
+    o.analytics_interval = 20ms;
+    client_side c(server, o);
+    c.client->start();
+    BOOST_TEST_REQUIRE(wait_until([&] { return settled(c.client->status()); }));
+    BOOST_TEST_REQUIRE(wait_until([&] { return server.api.analytics().size() == 1u; }));
+    const auto all = server.api.analytics().to_json(incsync::timestamp::now());
+    BOOST_TEST(all.find(R"("cash_register_id":10)") != std::string::npos, all);
+    BOOST_TEST(all.find(R"("store_id":1)") != std::string::npos, all);
+    BOOST_TEST(all.find(R"("entity_type":"product")") != std::string::npos, all);
 }
 
 BOOST_AUTO_TEST_CASE(resync_required_reloads_only_that_type_and_sweeps_what_is_gone)
