@@ -85,6 +85,9 @@ constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
   --max-connections-per-ip N
                            open connections one address may hold (default 256;
                            0: no cap); the next is answered 429
+  --permessage-deflate N   compress WebSocket messages of N bytes or more for clients
+                           that offer permessage-deflate (default: off)
+  --no-gzip                never gzip pull responses (default: above 1 KiB, when asked)
   --web-root DIR           serve DIR's files at / (default: the web POS page of the
                            source tree built from, examples/web, if it is still
                            there; "" serves none)
@@ -149,6 +152,8 @@ std::optional<config> parse_args(int argc, char** argv)
             c.demo_data = true;
         } else if (arg == "--log-requests") {
             c.server.log_requests = true;
+        } else if (arg == "--no-gzip") {
+            c.server.api.gzip = false;
         } else if (arg == "--quiet") {
             c.quiet = true;
         } else {
@@ -203,6 +208,11 @@ std::optional<config> parse_args(int argc, char** argv)
                 auto n = to_int(*v);
                 if (!n || *n < 0) return fail("expected a count (0: no cap)");
                 c.server.max_connections_per_address = static_cast<std::size_t>(*n);
+            } else if (arg == "--permessage-deflate") {
+                auto n = to_int(*v);
+                if (!n || *n < 0) return fail("expected a size in bytes");
+                c.server.permessage_deflate.enabled = true;
+                c.server.permessage_deflate.min_bytes = static_cast<std::size_t>(*n);
             } else return fail("unknown option");
         }
     }

@@ -21,10 +21,14 @@
 // - every reply (pong, error message) is a JSON object; the client's
 //   decoders (decode_stream_message, decode_check_response, error_code_of)
 //   read every text message without crashing; a notification built by
-//   make_notification reads back as what it says.
+//   make_notification reads back as what it says;
+// - the permessage-deflate inflater takes any bytes as a compressed message
+//   without reading or writing out of bounds, never yields more than its
+//   limit, and what it yields deflates and inflates back to itself.
 #include "fuzz.hpp"
 
 #include <incsync/beast/detail/client_message.hpp>
+#include <incsync/beast/detail/permessage_deflate.hpp>
 #include <incsync/beast/detail/websocket_frame.hpp>
 #include <incsync/change.hpp>
 #include <incsync/wire/client_messages.hpp>
@@ -207,6 +211,23 @@ void check_notification(std::string_view bytes)
     if (seq <= static_cast<std::uint64_t>(INT64_MAX)) INCSYNC_FUZZ_CHECK(m->seq == seq);
 }
 
+// The bytes as a compressed client message (permessage-deflate).
+void check_inflate(std::string_view bytes)
+{
+    for (bool reset : {true, false}) {
+        message_inflater in;
+        std::string text;
+        const auto r = in.inflate_message(bytes, text, max_message, reset);
+        if (r != message_inflater::outcome::ok) continue;
+        INCSYNC_FUZZ_CHECK(text.size() <= max_message);
+        std::string again, back;
+        INCSYNC_FUZZ_CHECK(message_deflater::thread_local_for(15, 6).compress(text, {}, again));
+        message_inflater fresh;
+        INCSYNC_FUZZ_CHECK(fresh.inflate_message(again, back, max_message, true) == message_inflater::outcome::ok);
+        INCSYNC_FUZZ_CHECK(back == text);
+    }
+}
+
 } // namespace fuzz_websocket_frames
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -227,6 +248,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         INCSYNC_FUZZ_CHECK(original.starts_with(std::string_view(out + 2, n - 2)));
     }
     check_notification(original);
+    check_inflate(original);
 
     session_model session;
     std::size_t pos = 0;

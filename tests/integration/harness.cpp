@@ -525,9 +525,16 @@ struct ws_client::impl {
     }
 };
 
-ws_client::ws_client(std::uint16_t port, std::string target, header_list extra) : impl_(std::make_shared<impl>())
+ws_client::ws_client(std::uint16_t port, std::string target, header_list extra, bool offer_deflate)
+    : impl_(std::make_shared<impl>())
 {
     auto& d = *impl_;
+    if (offer_deflate) {
+        websocket::permessage_deflate pmd;
+        pmd.client_enable = true;
+        pmd.msg_size_threshold = 0; // compress even a ping, to exercise the server's inflate
+        d.ws.set_option(pmd);
+    }
     d.ws.control_callback([&d](websocket::frame_type kind, beast::string_view) {
         if (kind == websocket::frame_type::ping) ++d.pings;
     });
@@ -713,16 +720,20 @@ unsigned head_status(std::string_view head)
 }
 } // namespace
 
-raw_ws_client::raw_ws_client(std::uint16_t port, std::string target, int receive_buffer) : raw_(port, receive_buffer)
+raw_ws_client::raw_ws_client(std::uint16_t port, std::string target, int receive_buffer, std::string_view extensions)
+    : raw_(port, receive_buffer)
 {
     if (!raw_.connected()) return;
-    const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                          + "Connection: Upgrade\r\nSec-WebSocket-Key: " + std::string(sample_key)
-                          + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                    + "Connection: Upgrade\r\nSec-WebSocket-Key: " + std::string(sample_key)
+                    + "\r\nSec-WebSocket-Version: 13\r\n";
+    if (!extensions.empty()) req += "Sec-WebSocket-Extensions: " + std::string(extensions) + "\r\n";
+    req += "\r\n";
     if (!raw_.write(req) || !raw_.read_until("\r\n\r\n")) return;
     auto& in = raw_.received();
     const auto end = in.find("\r\n\r\n") + 4;
     const std::string head = in.substr(0, end);
+    head_ = head;
     status_ = head_status(head);
     if (status_ == 101 && head_field(head, "Sec-WebSocket-Accept") != sample_accept) {
         BOOST_ERROR("wrong Sec-WebSocket-Accept in: " << head);
@@ -731,10 +742,10 @@ raw_ws_client::raw_ws_client(std::uint16_t port, std::string target, int receive
     in.erase(0, end);
 }
 
-bool raw_ws_client::send_frame(unsigned opcode, std::string_view payload, bool fin, bool masked)
+bool raw_ws_client::send_frame(unsigned opcode, std::string_view payload, bool fin, bool masked, bool rsv1)
 {
     std::string f;
-    f.push_back(static_cast<char>((fin ? 0x80 : 0) | (opcode & 0x0F)));
+    f.push_back(static_cast<char>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | (opcode & 0x0F)));
     const unsigned char mask_bit = masked ? 0x80 : 0;
     const auto n = payload.size();
     if (n < 126) {
@@ -781,6 +792,7 @@ std::optional<ws_frame> raw_ws_client::read_frame(duration timeout)
             if (complete && in.size() >= header && in.size() - header >= length) {
                 ws_frame f;
                 f.fin = (u[0] & 0x80) != 0;
+                f.rsv1 = (u[0] & 0x40) != 0;
                 f.opcode = u[0] & 0x0F;
                 f.masked = masked;
                 f.payload = in.substr(header, static_cast<std::size_t>(length));

@@ -185,7 +185,8 @@ http_reply raw_exchange(std::uint16_t port, std::string_view request_bytes, dura
 class ws_client {
 public:
     /// Connects and upgrades `target` (e.g. `/ws/sync/7?store_id=1&token=till-1`).
-    explicit ws_client(std::uint16_t port, std::string target, header_list extra = {});
+    /// `offer_deflate`: Beast's own permessage-deflate, offered in the upgrade.
+    explicit ws_client(std::uint16_t port, std::string target, header_list extra = {}, bool offer_deflate = false);
     ~ws_client();
 
     bool is_open() const;
@@ -222,6 +223,7 @@ private:
 
 struct ws_frame {
     bool fin = true;
+    bool rsv1 = false;   ///< a permessage-deflate (compressed) message
     unsigned opcode = 0;
     bool masked = false; ///< servers must not mask
     std::string payload;
@@ -232,12 +234,16 @@ struct ws_frame {
 /// does (unmasked frames, never reading, never answering pings).
 class raw_ws_client {
 public:
-    /// Connects and sends an upgrade for `target`; `status()` says how it went.
-    explicit raw_ws_client(std::uint16_t port, std::string target, int receive_buffer = 0);
+    /// Connects and sends an upgrade for `target`, offering `extensions` in
+    /// Sec-WebSocket-Extensions when not empty; `status()` says how it went.
+    explicit raw_ws_client(std::uint16_t port, std::string target, int receive_buffer = 0,
+                           std::string_view extensions = {});
     unsigned status() const { return status_; }
     bool upgraded() const { return status_ == 101; }
+    /// The upgrade response's head (status line and headers).
+    const std::string& head() const { return head_; }
 
-    bool send_frame(unsigned opcode, std::string_view payload, bool fin = true, bool masked = true);
+    bool send_frame(unsigned opcode, std::string_view payload, bool fin = true, bool masked = true, bool rsv1 = false);
     bool send_text(std::string_view payload) { return send_frame(1, payload); }
     /// The next frame; nullopt on timeout or EOF.
     std::optional<ws_frame> read_frame(duration timeout = op_timeout);
@@ -252,6 +258,7 @@ public:
 private:
     raw_client raw_;
     unsigned status_ = 0;
+    std::string head_;
 };
 
 // ---- Server-Sent Events -------------------------------------------------------

@@ -56,6 +56,14 @@ struct server_options {
     std::filesystem::path web_root;
     /// Largest message a WebSocket client may send (they send pings).
     std::size_t max_client_message = 4096;
+    /// WebSocket permessage-deflate (RFC 7692), when a client offers it. Off
+    /// by default: a notification is about 200 bytes, which deflate barely
+    /// shrinks, and compressing costs CPU per frame (docs/benchmarks.md).
+    struct permessage_deflate_options {
+        bool enabled = false;
+        std::size_t min_bytes = 512; ///< smaller messages go uncompressed
+        int level = 6;               ///< zlib level, 1 (fastest) to 9 (smallest)
+    } permessage_deflate;
     /// One line per connection event and per error; null: silent.
     std::function<void(std::string_view)> log;
     /// Also log one line per HTTP request.

@@ -273,6 +273,20 @@ BOOST_AUTO_TEST_CASE(reserved_bits_are_a_protocol_error)
                    close_code::protocol_error);
 }
 
+BOOST_AUTO_TEST_CASE(with_permessage_deflate_rsv1_marks_a_compressed_message_start_only)
+{
+    auto with_deflate = [](std::string buf) { return parse_frame(buf.data(), buf.size(), 1 << 20, true); };
+    for (std::uint8_t first : {0xC1, 0xC2, 0x41}) { // text, binary, a text frame that is not the last
+        const auto r = with_deflate(client_frame(first, "x"));
+        BOOST_TEST(r.what == parsed_frame::status::frame);
+        BOOST_TEST(r.compressed);
+    }
+    BOOST_TEST(!with_deflate(client_frame(0x81, "x")).compressed);
+    // Not on a continuation (RFC 7692 section 6.1), not on control frames, and RSV2-3 never.
+    for (std::uint8_t first : {0xC0, 0xC8, 0xC9, 0xCA, 0xA1, 0x91})
+        BOOST_TEST(with_deflate(client_frame(first, "")).error_code == close_code::protocol_error);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_opcodes_are_a_protocol_error)
 {
     for (std::uint8_t op : {3, 4, 5, 6, 7, 11, 12, 13, 14, 15})

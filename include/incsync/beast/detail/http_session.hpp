@@ -4,6 +4,7 @@
 #ifndef INCSYNC_BEAST_DETAIL_HTTP_SESSION_HPP
 #define INCSYNC_BEAST_DETAIL_HTTP_SESSION_HPP
 
+#include <incsync/beast/detail/permessage_deflate.hpp>
 #include <incsync/beast/detail/push_session.hpp>
 #include <incsync/beast/detail/shared_state.hpp>
 #include <incsync/beast/detail/websocket_frame.hpp>
@@ -13,6 +14,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/range/iterator_range.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -354,7 +356,15 @@ private:
             s.kind = stream_kind::websocket;
             s.preamble = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          "Sec-WebSocket-Accept: "
-                       + websocket_accept(std::string_view(key.data(), key.size())) + "\r\n\r\n";
+                       + websocket_accept(std::string_view(key.data(), key.size())) + "\r\n";
+            if (core_->options().permessage_deflate.enabled) {
+                std::string offers; // every Sec-WebSocket-Extensions header, as one list
+                for (const auto& h : boost::make_iterator_range(req_.equal_range(http::field::sec_websocket_extensions)))
+                    offers.append(offers.empty() ? "" : ",").append(h.value().data(), h.value().size());
+                if ((s.deflate = negotiate_permessage_deflate(offers)))
+                    s.preamble += "Sec-WebSocket-Extensions: " + s.deflate->response + "\r\n";
+            }
+            s.preamble += "\r\n";
         } else {
             s.kind = stream_kind::event_stream;
             // Close-delimited body: no chunk framing around each event.

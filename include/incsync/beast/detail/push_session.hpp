@@ -16,6 +16,7 @@
 #define INCSYNC_BEAST_DETAIL_PUSH_SESSION_HPP
 
 #include <incsync/beast/detail/client_message.hpp>
+#include <incsync/beast/detail/permessage_deflate.hpp>
 #include <incsync/beast/detail/shared_state.hpp>
 #include <incsync/beast/detail/websocket_frame.hpp>
 #include <incsync/hub.hpp>
@@ -54,6 +55,7 @@ public:
         std::string preamble;              ///< the HTTP response head, written first
         std::string leftover;              ///< bytes the client sent after its request
         connection_permit permit;          ///< the connection's place in its address's count
+        std::optional<deflate_agreement> deflate; ///< permessage-deflate, when negotiated
     };
 
     push_session(tcp::socket socket, std::shared_ptr<shared_state> state, setup s)
@@ -68,6 +70,7 @@ public:
           permit_(std::move(s.permit)),
           outbox_(state_->options().outbox_capacity)
     {
+        deflate_ = std::move(s.deflate);
         boost::system::error_code ec;
         socket_.non_blocking(true, ec); // writes are tried at once (see write_more)
         if (const auto bytes = state_->options().stream_send_buffer)
@@ -209,11 +212,19 @@ private:
     void append_frames()
     {
         heads_.resize(batch_.size());
+        if (deflate_ && deflated_.size() < batch_.size()) deflated_.resize(batch_.size());
         for (std::size_t i = 0; i < batch_.size(); ++i) {
             const auto& f = batch_[i];
             auto& h = heads_[i];
             const auto prefix = f.prefix.view();
             const auto& body = f.body->body;
+            if (deflate_ && prefix.size() + body.size() >= state_->options().permessage_deflate.min_bytes
+                && compress(prefix, body, deflated_[i])) {
+                h.size = write_frame_header(h.bytes.data(), opcode::text, deflated_[i].size(), true, true);
+                buffers_.emplace_back(h.bytes.data(), h.size);
+                buffers_.emplace_back(deflated_[i].data(), deflated_[i].size());
+                continue;
+            }
             if (websocket()) {
                 h.size = write_frame_header(h.bytes.data(), opcode::text, prefix.size() + body.size());
             } else {
@@ -239,6 +250,12 @@ private:
         for (const auto& f : batch_)
             if (const auto at = f.body->committed_at.micros; at > 0)
                 state_->notify_latency().observe(now > at ? static_cast<std::uint64_t>(now - at) : 0);
+    }
+
+    bool compress(std::string_view prefix, std::string_view body, std::string& out)
+    {
+        const auto& o = state_->options().permessage_deflate;
+        return message_deflater::thread_local_for(deflate_->server_window_bits, o.level).compress(prefix, body, out);
     }
 
     static void append(head& h, std::string_view s) noexcept
@@ -280,6 +297,7 @@ private:
             std::vector<outbox::frame>().swap(batch_);
             std::vector<head>().swap(heads_);
             std::vector<asio::const_buffer>().swap(buffers_);
+            std::vector<std::string>().swap(deflated_);
         }
         if (control_sending_.capacity() > max_pending_control) std::string().swap(control_sending_);
     }
@@ -344,7 +362,8 @@ private:
     {
         std::size_t pos = 0;
         while (!closed_ && !peer_closed_ && pos < rd_.size()) {
-            const auto f = parse_frame(rd_.data() + pos, rd_.size() - pos, state_->options().max_client_message);
+            const auto f = parse_frame(rd_.data() + pos, rd_.size() - pos, state_->options().max_client_message,
+                                       deflate_.has_value());
             if (f.what == parsed_frame::status::need_more) break;
             if (f.what == parsed_frame::status::error) {
                 rd_.clear();
@@ -377,17 +396,31 @@ private:
             message_.append(payload);
             if (f.fin) {
                 in_message_ = false;
-                on_message(message_op_, message_);
+                finish_message(message_op_, message_compressed_, message_);
                 std::string().swap(message_);
             }
             return;
         default:
             if (in_message_) return fail(close_code::protocol_error, "new message inside a fragmented one");
-            if (f.fin) return on_message(f.op, payload);
+            if (f.fin) return finish_message(f.op, f.compressed, payload);
             in_message_ = true;
             message_op_ = f.op;
+            message_compressed_ = f.compressed;
             message_.assign(payload);
         }
+    }
+
+    // A whole message's payload: inflated first when it came compressed.
+    void finish_message(opcode op, bool compressed, std::string_view payload)
+    {
+        if (!compressed) return on_message(op, payload);
+        if (!inflater_) inflater_ = std::make_unique<message_inflater>(); // only for clients that compress
+        std::string text;
+        const auto r = inflater_->inflate_message(payload, text, state_->options().max_client_message,
+                                                  deflate_->client_no_context_takeover);
+        if (r == message_inflater::outcome::too_big) return fail(close_code::message_too_big, "message too big");
+        if (r != message_inflater::outcome::ok) return fail(close_code::invalid_payload, "bad compressed message");
+        on_message(op, text);
     }
 
     // A complete client message: answered as client_message.hpp decides.
@@ -473,6 +506,10 @@ private:
     std::string message_; // a fragmented message being put together
     opcode message_op_ = opcode::text;
     bool in_message_ = false;
+    bool message_compressed_ = false;
+    std::optional<deflate_agreement> deflate_;
+    std::unique_ptr<message_inflater> inflater_;
+    std::vector<std::string> deflated_; // compressed payloads of the batch being written
 
     outbox outbox_;
     notification_hub::subscription subscription_;

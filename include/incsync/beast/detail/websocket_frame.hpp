@@ -78,10 +78,11 @@ inline constexpr std::size_t max_frame_header = 10;
 /// `max_frame_header` bytes) and returns its length: 2, 4 or 10 bytes, the
 /// shortest encoding of `payload_size`. Precondition: `payload_size < 2^63`;
 /// control frames (close, ping, pong) need `fin` and at most 125 bytes.
-inline std::size_t write_frame_header(char* out, opcode op, std::uint64_t payload_size,
-                                      bool fin = true) noexcept
+/// `compressed` sets RSV1: a permessage-deflate message (RFC 7692).
+inline std::size_t write_frame_header(char* out, opcode op, std::uint64_t payload_size, bool fin = true,
+                                      bool compressed = false) noexcept
 {
-    out[0] = static_cast<char>((fin ? 0x80 : 0x00) | static_cast<std::uint8_t>(op));
+    out[0] = static_cast<char>((fin ? 0x80 : 0x00) | (compressed ? 0x40 : 0x00) | static_cast<std::uint8_t>(op));
     if (payload_size < 126) {
         out[1] = static_cast<char>(payload_size);
         return 2;
@@ -104,6 +105,7 @@ struct parsed_frame {
     enum class status { need_more, frame, error } what = status::need_more;
     opcode op = opcode::continuation;
     bool fin = false;
+    bool compressed = false;      // RSV1 on a message's first frame (permessage-deflate)
     std::size_t header_size = 0;  // bytes before the payload
     std::size_t payload_size = 0;
     std::uint16_t error_code = 0; // close code to send when what == error
@@ -149,7 +151,9 @@ inline void unmask(char* p, std::size_t n, const unsigned char* key) noexcept
 /// control frame (1002), a 64-bit length with its top bit set (1002), a payload
 /// longer than `max_payload` (1009). Message-level rules (continuation
 /// sequencing, UTF-8 of text, total message size) are the caller's.
-inline parsed_frame parse_frame(char* buf, std::size_t size, std::size_t max_payload) noexcept
+/// With `deflate` (permessage-deflate negotiated), RSV1 is allowed on the
+/// first frame of a text or binary message and reported as `compressed`.
+inline parsed_frame parse_frame(char* buf, std::size_t size, std::size_t max_payload, bool deflate = false) noexcept
 {
     using status = parsed_frame::status;
     const auto fail = [](std::uint16_t code) {
@@ -162,8 +166,10 @@ inline parsed_frame parse_frame(char* buf, std::size_t size, std::size_t max_pay
 
     if (size < 1) return {};
     const unsigned b0 = u[0];
-    if (b0 & 0x70) return fail(close_code::protocol_error); // RSV1-3: no extension negotiated
     const unsigned op = b0 & 0x0F;
+    const bool rsv1 = (b0 & 0x40) != 0;
+    if (b0 & 0x30) return fail(close_code::protocol_error); // RSV2-3: no extension uses them
+    if (rsv1 && !(deflate && (op == 1 || op == 2))) return fail(close_code::protocol_error);
     if ((op > 2 && op < 8) || op > 10) return fail(close_code::protocol_error);
     const bool fin = (b0 & 0x80) != 0;
     const bool control = op >= 8;
@@ -195,6 +201,7 @@ inline parsed_frame parse_frame(char* buf, std::size_t size, std::size_t max_pay
     r.what = status::frame;
     r.op = static_cast<opcode>(op);
     r.fin = fin;
+    r.compressed = rsv1;
     r.header_size = header;
     r.payload_size = static_cast<std::size_t>(length);
     unmask(buf + header, r.payload_size, u + header - 4);
