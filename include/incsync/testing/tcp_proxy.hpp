@@ -302,6 +302,12 @@ private:
                 l->reset();
                 co_return;
             }
+            // As the server and the client do: with Nagle's algorithm the relay
+            // would hold the tail of each chunk for the peer's delayed ACK
+            // (40 ms), a delay no router adds.
+            boost::system::error_code ignored;
+            l->client.set_option(tcp::no_delay(true), ignored);
+            l->server.set_option(tcp::no_delay(true), ignored);
             boost::asio::co_spawn(ioc, pump(l, l->server, l->client, false), boost::asio::detached);
             co_await pump(l, l->client, l->server, true);
         }
