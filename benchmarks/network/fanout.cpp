@@ -18,6 +18,7 @@
 // thread) so that it costs little and adds no library of ours to measure.
 //
 // Usage: bench_fanout SERVER_BINARY [clients=1000] [patches=200] [burst=200] [SERVER_ARGS...]
+// With INCSYNC_BENCH_DEFLATE set, clients offer permessage-deflate.
 // (SERVER_ARGS are passed on to the server, e.g. --threads 2.)
 // Prints one JSON object per phase. Loopback only.
 #include <arpa/inet.h>
@@ -312,9 +313,13 @@ int main(int argc, char** argv)
 
     const long rss_before = server.rss_kb();
     std::vector<client> clients(static_cast<std::size_t>(n));
-    const std::string upgrade = "GET /ws/sync/bench?store_id=1&token=bench-till HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    // INCSYNC_BENCH_DEFLATE=1: offer permessage-deflate (the server compresses
+    // when started with --permessage-deflate N); frames are counted, not read.
+    const bool offer_deflate = std::getenv("INCSYNC_BENCH_DEFLATE") != nullptr;
+    const std::string upgrade = std::string("GET /ws/sync/bench?store_id=1&token=bench-till HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n")
+                              + (offer_deflate ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "")
+                              + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
     for (auto& c : clients) {
         c.fd = connect_to(server.port);
         write_all(c.fd, upgrade);

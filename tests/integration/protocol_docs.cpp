@@ -506,6 +506,8 @@ BOOST_AUTO_TEST_CASE(limits_and_defaults_match_the_code)
         {"api.gzip_level", o.api.gzip_level},
         {"api.max_analytics_bytes", static_cast<long long>(o.api.max_analytics_bytes)},
         {"api.max_analytics_registers", static_cast<long long>(o.api.max_analytics_registers)},
+        {"permessage_deflate.min_bytes", static_cast<long long>(o.permessage_deflate.min_bytes)},
+        {"permessage_deflate.level", o.permessage_deflate.level},
         {"max_header_bytes", static_cast<long long>(o.max_header_bytes)},
         {"rate.per_second", static_cast<long long>(o.rate.per_second)},
         {"rate.burst", static_cast<long long>(o.rate.burst)},

@@ -82,7 +82,7 @@ struct beast_transport_options {
     /// connection declared dead after all of it without an answer.
     std::chrono::milliseconds heartbeat{std::chrono::seconds(20)};
     std::string user_agent = "incsync-client";
-    /// Sends `Accept-Encoding: gzip`: a large catch-up travels about 8 times
+    /// Sends `Accept-Encoding: gzip`: a large catch-up travels about 11 times
     /// smaller (docs/benchmarks.md), at some CPU to inflate it.
     bool accept_gzip = true;
 };

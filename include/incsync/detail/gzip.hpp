@@ -2,9 +2,12 @@
 // on pulls (server) and their inflation (client).
 //
 // Why zlib and not Beast's header-only port (boost/beast/zlib/): the port is
-// raw deflate only (no gzip header, no CRC-32, which we would have to write),
-// and it compresses a pull body about half as fast (docs/benchmarks.md,
-// bench_compression). zlib is on every Debian system already.
+// raw deflate only (no gzip header, no CRC-32: we would write and check both
+// ourselves, and the gzip decoder is where hostile input arrives), while
+// zlib's deflateInit2/inflateInit2 speak gzip directly and its inflate is the
+// most exercised decoder there is. Speed does not decide it: both compress a
+// pull page at the same rate (docs/benchmarks.md, bench_compression). zlib is
+// on every Debian system already; the cost is one more library to link.
 #ifndef INCSYNC_DETAIL_GZIP_HPP
 #define INCSYNC_DETAIL_GZIP_HPP
 
