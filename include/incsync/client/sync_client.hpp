@@ -13,8 +13,8 @@
 #ifndef INCSYNC_CLIENT_SYNC_CLIENT_HPP
 #define INCSYNC_CLIENT_SYNC_CLIENT_HPP
 
-#include <incsync/client/backoff.hpp>
 #include <incsync/client/analytics.hpp>
+#include <incsync/client/backoff.hpp>
 #include <incsync/client/status.hpp>
 #include <incsync/client/transport.hpp>
 #include <incsync/store.hpp>
