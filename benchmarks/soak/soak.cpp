@@ -313,6 +313,13 @@ public:
         co_return r;
     }
 
+    asio::awaitable<client::http_result> post(std::string target, std::string json, const client::request_options& o)
+    {
+        auto r = co_await inner_.post(std::move(target), std::move(json), o);
+        counts_.count(r.status);
+        co_return r;
+    }
+
     asio::awaitable<client::stream_open<stream_type>> open_stream(std::string target, const client::request_options& o)
     {
         auto r = co_await inner_.open_stream(std::move(target), o);

@@ -14,8 +14,10 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -62,13 +64,44 @@ inline bool accepts_gzip(std::string_view header) noexcept
     return gzip == 1 || (gzip == -1 && star == 1);
 }
 
+namespace gzip_state {
+
+// A deflate state is about 268 KiB: one per thread and level, reset per body,
+// rather than one allocated for every pull.
+struct deflater {
+    z_stream z{};
+    bool ready = false;
+    explicit deflater(int level)
+    {
+        // 15 + 16: a 32 KiB window with the gzip wrapper; memLevel 8 is zlib's default.
+        ready = deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    }
+    ~deflater()
+    {
+        if (ready) deflateEnd(&z);
+    }
+    deflater(const deflater&) = delete;
+    deflater& operator=(const deflater&) = delete;
+};
+
+inline deflater& for_level(int level)
+{
+    thread_local std::array<std::unique_ptr<deflater>, 10> per_level;
+    auto& d = per_level[static_cast<std::size_t>(std::clamp(level, 1, 9))];
+    if (!d) d = std::make_unique<deflater>(std::clamp(level, 1, 9));
+    return *d;
+}
+
+} // namespace gzip_state
+
 /// Compresses `in` into `out` (replacing its contents) as one gzip member.
 /// `level`: 1 (fastest) to 9 (smallest). False only when zlib fails (memory).
+/// Allocates nothing once `out` and this thread's state for `level` exist.
 inline bool gzip_compress(std::string_view in, std::string& out, int level = 6)
 {
-    z_stream z{};
-    // 15 + 16: a 32 KiB window with the gzip wrapper; memLevel 8 is zlib's default.
-    if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+    auto& d = gzip_state::for_level(level);
+    if (!d.ready || deflateReset(&d.z) != Z_OK) return false;
+    auto& z = d.z;
     out.resize(deflateBound(&z, static_cast<uLong>(in.size())) + 18); // the bound leaves out the gzip wrapper
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     z.avail_in = static_cast<uInt>(in.size());
@@ -76,7 +109,6 @@ inline bool gzip_compress(std::string_view in, std::string& out, int level = 6)
     z.avail_out = static_cast<uInt>(out.size());
     const int rc = deflate(&z, Z_FINISH); // one call: the output has room for the worst case
     out.resize(z.total_out);
-    deflateEnd(&z);
     return rc == Z_STREAM_END;
 }
 

@@ -327,9 +327,12 @@ private:
         if (!options_.gzip || res.body().size() < options_.gzip_min_bytes) return;
         const auto accept = req[http::field::accept_encoding];
         if (!detail::accepts_gzip(std::string_view(accept.data(), accept.size()))) return;
-        std::string gz;
+        // Compressed into this thread's scratch, then copied back: the body
+        // keeps the buffer the connection lent, so steady traffic still
+        // allocates nothing.
+        thread_local std::string gz;
         if (!detail::gzip_compress(res.body(), gz, options_.gzip_level)) return; // plain is still an answer
-        res.body() = std::move(gz);
+        res.body().assign(gz);
         res.set(http::field::content_encoding, "gzip");
         res.prepare_payload();
     }
