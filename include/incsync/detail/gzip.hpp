@@ -11,6 +11,8 @@
 #ifndef INCSYNC_DETAIL_GZIP_HPP
 #define INCSYNC_DETAIL_GZIP_HPP
 
+#include <incsync/detail/http_list.hpp>
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -28,22 +30,15 @@ namespace incsync::detail {
 /// `gzip;q=0` refuses it even when `*` is there.
 inline bool accepts_gzip(std::string_view header) noexcept
 {
-    auto trim = [](std::string_view s) {
-        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-        while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-        return s;
-    };
     auto iequals = [](std::string_view a, std::string_view b) {
         return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                    return (x | 0x20) == (y | 0x20);
                });
     };
     // q=0, 0.0, 0.00, 0.000 mean "not acceptable".
-    auto zero_q = [&](std::string_view params) {
+    auto zero_q = [](std::string_view params) {
         while (!params.empty()) {
-            const auto semi = params.find(';');
-            auto p = trim(params.substr(0, semi));
-            params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
+            auto p = next_item(params, ';');
             if (p.size() < 2 || (p[0] | 0x20) != 'q' || p[1] != '=') continue;
             p.remove_prefix(2);
             return !p.empty() && p.find_first_not_of("0.") == std::string_view::npos && p[0] == '0';
@@ -52,12 +47,9 @@ inline bool accepts_gzip(std::string_view header) noexcept
     };
     int gzip = -1, star = -1; // -1 absent, 0 refused, 1 accepted
     while (!header.empty()) {
-        const auto comma = header.find(',');
-        const auto item = header.substr(0, comma);
-        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-        const auto semi = item.find(';');
-        const auto coding = trim(item.substr(0, semi));
-        const int verdict = semi != std::string_view::npos && zero_q(item.substr(semi + 1)) ? 0 : 1;
+        auto params = next_item(header, ',');
+        const auto coding = next_item(params, ';');
+        const int verdict = zero_q(params) ? 0 : 1;
         if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) gzip = verdict;
         else if (coding == "*") star = verdict;
     }

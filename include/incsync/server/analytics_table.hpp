@@ -58,11 +58,10 @@ public:
         boost::json::array out;
         std::lock_guard lock(mutex_);
         for (const auto& [k, e] : reports_) {
-            auto v = boost::json::parse(wire::to_json(e.report));
-            auto& o = v.as_object();
+            auto o = wire::to_object(e.report);
             o["received_at"] = format_timestamp(e.received);
             o["report_age_seconds"] = age(e.received, now);
-            out.push_back(std::move(v));
+            out.push_back(std::move(o));
         }
         return boost::json::serialize(out);
     }

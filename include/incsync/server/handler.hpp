@@ -84,6 +84,14 @@ inline response error_response(http::status status, std::string_view code, std::
     return json_response(status, std::move(body));
 }
 
+/// 405 with the methods `allow`ed on the path in an `Allow` header.
+inline response method_not_allowed(std::string_view allow, std::string_view message = "method not allowed")
+{
+    auto res = error_response(http::status::method_not_allowed, "method_not_allowed", message);
+    res.set(http::field::allow, allow);
+    return res;
+}
+
 inline response error_response(const error_info& e)
 {
     const bool ours = e.code.category() == error_category();
@@ -520,12 +528,6 @@ private:
         return std::optional<std::int64_t>{*v};
     }
 
-    static response method_not_allowed(std::string_view allow)
-    {
-        auto res = error_response(http::status::method_not_allowed, "method_not_allowed", "method not allowed");
-        res.set(http::field::allow, allow);
-        return res;
-    }
 
     Store& store_;
     handler_options options_;

@@ -8,6 +8,7 @@
 #define INCSYNC_SERVER_IMAGES_HPP
 
 #include <incsync/entity.hpp>
+#include <incsync/detail/http_list.hpp>
 #include <incsync/error.hpp>
 
 #include <array>
@@ -158,11 +159,7 @@ inline image_ptr make_image(std::string bytes)
 inline bool etag_matches(std::string_view if_none_match, std::string_view etag) noexcept
 {
     while (!if_none_match.empty()) {
-        const auto comma = if_none_match.find(',');
-        auto item = if_none_match.substr(0, comma);
-        if_none_match = comma == std::string_view::npos ? std::string_view() : if_none_match.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        auto item = incsync::detail::next_item(if_none_match, ',');
         if (item == "*") return true;
         if (item.starts_with("W/")) item.remove_prefix(2);
         if (item == etag) return true;

@@ -177,8 +177,8 @@ inline result<type_report> read_type(const boost::json::value& v, std::size_t in
 
 } // namespace detail
 
-/// The report as JSON.
-inline std::string to_json(const analytics_report& r)
+/// The report as a JSON object (a server adds members of its own to it).
+inline boost::json::object to_object(const analytics_report& r)
 {
     boost::json::object o{{"cash_register_id", r.cash_register_id}, {"online", r.online},
                           {"realtime", r.realtime},                 {"reconnects", r.reconnects},
@@ -188,8 +188,11 @@ inline std::string to_json(const analytics_report& r)
     boost::json::array types;
     for (const auto& t : r.types) types.push_back(detail::to_object(t));
     o["types"] = std::move(types);
-    return boost::json::serialize(o);
+    return o;
 }
+
+/// The report as JSON text.
+inline std::string to_json(const analytics_report& r) { return boost::json::serialize(to_object(r)); }
 
 /// Reads a report. `cash_register_id` is required; every other member is
 /// optional, unknown members are ignored (a newer client may add some), and a

@@ -54,11 +54,7 @@ public:
                                                        const std::optional<incsync::server::principal>& who)
     {
         using incsync::server::error_response;
-        if (req.method() != http::verb::get) {
-            auto res = error_response(http::status::method_not_allowed, "method_not_allowed", "use GET");
-            res.set(http::field::allow, "GET");
-            return res;
-        }
+        if (req.method() != http::verb::get) return incsync::server::method_not_allowed("GET", "use GET");
         if (!who) return error_response(http::status::unauthorized, "unauthorized", "missing or unknown token");
         if (who->role != incsync::server::role::admin)
             return error_response(http::status::forbidden, "forbidden", "admin token required");
@@ -315,11 +311,7 @@ private:
         const bool websocket = t.path.starts_with(websocket_prefix);
         const std::string_view register_id =
             websocket ? t.path.substr(websocket_prefix.size()) : t.get("cash_register_id").value_or("");
-        if (req_.method() != http::verb::get) {
-            auto res = incsync::server::error_response(http::status::method_not_allowed, "method_not_allowed", "use GET");
-            res.set(http::field::allow, "GET");
-            return refuse_stream(std::move(res));
-        }
+        if (req_.method() != http::verb::get) return refuse_stream(incsync::server::method_not_allowed("GET", "use GET"));
         if (t.malformed) return refuse_stream(http::status::bad_request, "bad_request", "malformed query string");
         if (websocket && (register_id.empty() || register_id.size() > 128 || register_id.find('/') != std::string_view::npos))
             return refuse_stream(http::status::not_found, "not_found", "no such endpoint");

@@ -8,6 +8,8 @@
 #ifndef INCSYNC_BEAST_DETAIL_PERMESSAGE_DEFLATE_HPP
 #define INCSYNC_BEAST_DETAIL_PERMESSAGE_DEFLATE_HPP
 
+#include <incsync/detail/http_list.hpp>
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -29,13 +31,6 @@ struct deflate_agreement {
 };
 
 namespace pmd {
-
-inline std::string_view trim(std::string_view s) noexcept
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // A window-bits value: 8..15, digits only, no leading zero.
 inline std::optional<int> window_bits(std::string_view v) noexcept
@@ -59,14 +54,12 @@ inline std::optional<deflate_agreement> accept_offer(std::string_view params)
     bool seen_snct = false, seen_cnct = false, seen_smwb = false, seen_cmwb = false;
     bool server_bits_asked = false;
     while (!params.empty()) {
-        const auto semi = params.find(';');
-        const auto p = trim(params.substr(0, semi));
-        params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
+        auto p = incsync::detail::next_item(params, ';');
         if (p.empty()) return std::nullopt;
-        const auto eq = p.find('=');
-        const auto name = trim(p.substr(0, eq));
+        const bool has_value = p.find('=') != std::string_view::npos;
+        const auto name = incsync::detail::next_item(p, '=');
         const std::optional<std::string_view> value =
-            eq == std::string_view::npos ? std::nullopt : std::optional(trim(p.substr(eq + 1)));
+            has_value ? std::optional(incsync::detail::trim_ows(p)) : std::nullopt;
         auto once = [](bool& seen) { return !std::exchange(seen, true); };
         if (name == "server_no_context_takeover") {
             if (value || !once(seen_snct)) return std::nullopt;
@@ -104,13 +97,9 @@ inline std::optional<deflate_agreement> negotiate_permessage_deflate(std::string
     while (!header.empty()) {
         // Offers are comma-separated; a quoted parameter value holds no comma
         // in this extension's grammar (only digits), so a plain split is exact.
-        const auto comma = header.find(',');
-        const auto offer = pmd::trim(header.substr(0, comma));
-        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-        const auto semi = offer.find(';');
-        if (pmd::trim(offer.substr(0, semi)) != "permessage-deflate") continue;
-        if (auto a = pmd::accept_offer(semi == std::string_view::npos ? std::string_view{} : offer.substr(semi + 1)))
-            return a;
+        auto params = incsync::detail::next_item(header, ',');
+        if (incsync::detail::next_item(params, ';') != "permessage-deflate") continue;
+        if (auto a = pmd::accept_offer(params)) return a;
     }
     return std::nullopt;
 }
