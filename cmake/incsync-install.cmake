@@ -1,10 +1,14 @@
 # Install rules: headers, the exported target incsync::incsync, a package
-# config that finds Boost.JSON, Threads, SQLite3 and ZLIB, and a version file.
+# config that finds Boost.JSON, Threads, SQLite3 and ZLIB (and libpq and
+# hiredis for incsync::postgres and incsync::redis), and a version file.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS incsync EXPORT incsync-targets)
+if(INCSYNC_SCALE_OUT)
+    install(TARGETS incsync_postgres incsync_redis EXPORT incsync-targets)
+endif()
 install(EXPORT incsync-targets NAMESPACE incsync:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/incsync)
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/incsyncConfig.cmake.in

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build meson pkg-config curl
           libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
           libbenchmark-dev libsqlite3-dev zlib1g-dev
+          libpq-dev libhiredis-dev postgresql redis-server # scale-out: the store, the buses, their test servers
           clang-14 libclang-rt-14-dev) # the asan, tsan and fuzz presets (sanitizer runtimes, libFuzzer)
 
 installed() {
