@@ -8,12 +8,16 @@
 #include <incsync/memory/client_store.hpp>
 #include <incsync/memory/server_store.hpp>
 #include <incsync/pos/entities.hpp>
+#include <incsync/postgres/server_store.hpp>
 #include <incsync/sqlite/client_store.hpp>
 #include <incsync/sqlite/server_store.hpp>
 
 #include <boost/test/unit_test.hpp>
 
+#include "../support/postgres_server.hpp"
 #include "temp_dir.hpp"
+
+#include <atomic>
 
 #include <chrono>
 #include <memory>
@@ -72,7 +76,38 @@ struct sqlite_backend {
     std::vector<std::unique_ptr<client_type>> clients;
 };
 
-using all = std::tuple<memory_backend, sqlite_backend>;
+/// PostgreSQL server stores, each in a schema of its own in the test
+/// process's server (started on first use); SQLite replicas.
+struct postgres_backend {
+    using server_type = incsync::postgres::server_store<entities>;
+    using client_type = incsync::sqlite::client_store<entities>;
+
+    server_type& server(std::chrono::microseconds retention = default_retention)
+    {
+        static std::atomic<int> count{0};
+        auto s = server_type::open(test_support::postgres_server::shared().conninfo(),
+                                   {.schema = "unit_" + std::to_string(count++), .retention = retention,
+                                    .idle_connections = 2});
+        BOOST_REQUIRE_MESSAGE(s.has_value(), (s ? std::string() : s.error().message()));
+        servers.push_back(std::move(*s));
+        return *servers.back();
+    }
+    client_type& client()
+    {
+        auto c = client_type::open(files.file("client" + std::to_string(clients.size()) + ".sqlite3"));
+        BOOST_REQUIRE_MESSAGE(c.has_value(), (c ? std::string() : c.error().message()));
+        clients.push_back(std::move(*c));
+        return *clients.back();
+    }
+
+    temp_dir files;
+    std::vector<std::unique_ptr<server_type>> servers;
+    std::vector<std::unique_ptr<client_type>> clients;
+};
+
+using all = std::tuple<memory_backend, sqlite_backend, postgres_backend>;
+/// The client-store backends (postgres_backend's replicas are SQLite's).
+using clients = std::tuple<memory_backend, sqlite_backend>;
 
 } // namespace backends
 

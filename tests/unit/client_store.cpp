@@ -35,7 +35,7 @@ sync_state state_at(version_t v)
 
 BOOST_AUTO_TEST_SUITE(client_store_suite)
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(applies_upserts_deletes_and_state_together, B, backends::all)
+BOOST_AUTO_TEST_CASE_TEMPLATE(applies_upserts_deletes_and_state_together, B, backends::clients)
 {
     B backend;
     auto& r = backend.client();
@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(applies_upserts_deletes_and_state_together, B, bac
     BOOST_TEST(!*r.template state<pos::category>());
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(reset_drops_the_type_and_only_that_type, B, backends::all)
+BOOST_AUTO_TEST_CASE_TEMPLATE(reset_drops_the_type_and_only_that_type, B, backends::clients)
 {
     B backend;
     auto& r = backend.client();
@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(reset_drops_the_type_and_only_that_type, B, backen
     BOOST_TEST(r.template size<pos::category>() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(readers_never_see_a_page_half_applied, B, backends::all)
+BOOST_AUTO_TEST_CASE_TEMPLATE(readers_never_see_a_page_half_applied, B, backends::clients)
 {
     // Each page rewrites all 200 records with one price and the state with the
     // same version: a reader must always see records and state agree.
@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(readers_never_see_a_page_half_applied, B, backends
     BOOST_TEST((*r.template state<product>())->sync_version == 299u);
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(server_wins_on_members_it_changed_and_local_edits_survive_elsewhere, B, backends::all)
+BOOST_AUTO_TEST_CASE_TEMPLATE(server_wins_on_members_it_changed_and_local_edits_survive_elsewhere, B, backends::clients)
 {
     B backend;
     auto& r = backend.client();
@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(server_wins_on_members_it_changed_and_local_edits_
     BOOST_TEST(!r.edit(local).has_value());
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(keeps_images_by_type_and_id, B, backends::all)
+BOOST_AUTO_TEST_CASE_TEMPLATE(keeps_images_by_type_and_id, B, backends::clients)
 {
     B backend;
     auto& r = backend.client();
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(keeps_images_by_type_and_id, B, backends::all)
     BOOST_TEST(!r.image("product", 1).value());
 }
 
-BOOST_AUTO_TEST_CASE_TEMPLATE(an_index_finds_by_member_and_follows_updates_deletes_and_edits, B, backends::all)
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_index_finds_by_member_and_follows_updates_deletes_and_edits, B, backends::clients)
 {
     B backend;
     auto& r = backend.client();

@@ -20,6 +20,7 @@ using pos::product;
 using pos::setting;
 static_assert(server_store<backends::memory_backend::server_type>);
 static_assert(server_store<backends::sqlite_backend::server_type>);
+static_assert(server_store<backends::postgres_backend::server_type>);
 
 template <class E, class Store>
 pull_result<E> pull_ok(const Store& s, std::string_view since, std::optional<std::int64_t> store = {},
