@@ -51,6 +51,13 @@ inline std::string quote_identifier(std::string_view name)
     return out;
 }
 
+/// libpq prints notices (and the server's farewell when it shuts down) to
+/// stderr by default; the store and the bus report errors themselves.
+inline void silence_notices(PGconn* c) noexcept
+{
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+}
+
 /// One parameter, in binary format.
 class param {
 public:
@@ -131,6 +138,7 @@ public:
         connection c;
         c.db_.reset(PQconnectdb(conninfo.c_str()));
         if (!c.db_) return failure("connect to PostgreSQL", "out of memory");
+        silence_notices(c.db_.get());
         if (PQstatus(c.db_.get()) != CONNECTION_OK)
             return failure("connect to PostgreSQL (" + redacted(conninfo) + ")", PQerrorMessage(c.db_.get()));
         return c;
