@@ -67,7 +67,8 @@ public:
         size_ = 8;
         inline_ = true;
     }
-    param(std::string_view s) noexcept : data_(s.data()), size_(s.size()) {} // NOLINT: text or bytea
+    /// text or bytea; an empty view (even a null one) is '', never NULL.
+    param(std::string_view s) noexcept : data_(s.data() ? s.data() : ""), size_(s.size()) {} // NOLINT
     param(std::nullopt_t) noexcept : null_(true) {}                          // NOLINT: SQL NULL
     template <class T>
     param(const std::optional<T>& v) noexcept // NOLINT
