@@ -13,6 +13,7 @@
 #define INCSYNC_BUS_HPP
 
 #include <incsync/hub.hpp>
+#include <incsync/metrics.hpp>
 #include <incsync/wire/notification.hpp>
 
 #include <atomic>
@@ -47,6 +48,25 @@ struct bus_stats {
     std::uint64_t reconnects = 0;
     std::uint64_t gaps = 0;      ///< times on_gap was called
 };
+
+/// The bus's counters as `/metrics` families, labelled with the binding
+/// ("postgres", "redis").
+inline void write_metrics(metrics::exposition& e, const bus_stats& s, std::string_view binding)
+{
+    const auto one = [&](std::string_view name, std::string_view type, std::string_view help, std::uint64_t v) {
+        e.family(name, type, help);
+        e.sample(name, {{"bus", binding}}, v);
+    };
+    one("incsync_bus_connected", "gauge", "1 while the link to the notification bus is up.", s.connected ? 1 : 0);
+    one("incsync_bus_published_total", "counter", "Notifications of this instance's commits handed to the bus.", s.published);
+    one("incsync_bus_received_total", "counter", "Other instances' notifications relayed to this instance's clients.",
+        s.received);
+    one("incsync_bus_dropped_total", "counter",
+        "Notifications not published because the bus was down (a catch_up followed).", s.dropped);
+    one("incsync_bus_reconnects_total", "counter", "Times the link to the bus came back.", s.reconnects);
+    one("incsync_bus_gaps_total", "counter", "Times every client was told to catch up because messages may be lost.",
+        s.gaps);
+}
 
 /// A notification bus binding. `start` connects in the background and
 /// reconnects on its own until `stop`; `publish` is thread-safe and never

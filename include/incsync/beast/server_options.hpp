@@ -2,6 +2,8 @@
 #ifndef INCSYNC_BEAST_SERVER_OPTIONS_HPP
 #define INCSYNC_BEAST_SERVER_OPTIONS_HPP
 
+#include <incsync/hub.hpp>
+#include <incsync/metrics.hpp>
 #include <incsync/server/handler.hpp>
 #include <incsync/server/rate_limiter.hpp>
 
@@ -64,6 +66,12 @@ struct server_options {
         std::size_t min_bytes = 512; ///< smaller messages go uncompressed
         int level = 6;               ///< zlib level, 1 (fastest) to 9 (smallest)
     } permessage_deflate;
+    /// Called with the notification of each of this server's own commits,
+    /// the very object its clients get, once they have it: how a bus
+    /// (incsync/bus.hpp) carries it to the other instances. Must not block.
+    std::function<void(const notification_ptr&)> on_publish;
+    /// Adds the caller's own families to `GET /metrics` (a bus's counters).
+    std::function<void(incsync::metrics::exposition&)> extra_metrics;
     /// One line per connection event and per error; null: silent.
     std::function<void(std::string_view)> log;
     /// Also log one line per HTTP request.

@@ -61,6 +61,7 @@ public:
         incsync::metrics::exposition e;
         write_metrics(e);
         api.write_metrics(e);
+        if (this->options().extra_metrics) this->options().extra_metrics(e);
         http::response<http::string_body> res{http::status::ok, 11};
         res.set(http::field::content_type, incsync::metrics::exposition::content_type);
         res.set(http::field::cache_control, "no-store");
@@ -73,8 +74,10 @@ private:
     // A commit is published before its response is built (PROTOCOL.md section 4).
     static server_options with_hub_hook(server_options o, server_core* self)
     {
-        o.api.on_commit = [self, next = std::move(o.api.on_commit)](const change& c) {
-            self->hub().publish(c);
+        o.api.on_commit = [self, next = std::move(o.api.on_commit), bus = o.on_publish](const change& c) {
+            const auto n = wire::make_notification(c); // encoded once, for the clients and the bus
+            self->hub().publish(n);
+            if (bus) bus(n);
             if (next) next(c);
         };
         if (!o.api.log) o.api.log = o.log;

@@ -31,7 +31,9 @@ CREATE TABLE incsync_state (
 -- The row every write locks first: commits are serialized in version order
 -- across all server instances, so versions have no gaps and a reader that
 -- sees version N sees everything before it.
-INSERT INTO incsync_state VALUES (1, floor(random() * 9007199254740991)::bigint, 0, 0, 0);
+-- Until the first commit, server_time is the store's creation time.
+INSERT INTO incsync_state VALUES (1, floor(random() * 9007199254740991)::bigint, 0,
+    (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, 0);
 
 CREATE TABLE incsync_types (
     type        text PRIMARY KEY,
