@@ -35,12 +35,12 @@
 
 namespace incsync::postgres {
 
-struct notification_bus_options {
+struct bus_options {
     /// libpq connection string or `postgresql://` URI (the store's will do).
     std::string conninfo;
     std::string channel = "incsync";
-    /// Reconnection delay: doubles from `reconnect_min` up to `reconnect_max`.
-    std::chrono::milliseconds reconnect_min{100};
+    /// Reconnection delay: doubles from `reconnect_initial` up to `reconnect_max`.
+    std::chrono::milliseconds reconnect_initial{100};
     std::chrono::milliseconds reconnect_max{2000};
     std::chrono::milliseconds connect_timeout{5000};
     /// An idle connection is probed this often; one that leaves a query
@@ -56,9 +56,9 @@ namespace asio = boost::asio;
 
 class listen_notify_link : public std::enable_shared_from_this<listen_notify_link> {
 public:
-    listen_notify_link(asio::any_io_executor executor, notification_bus_options options)
+    listen_notify_link(asio::any_io_executor executor, bus_options options)
         : strand_(asio::make_strand(std::move(executor))), options_(std::move(options)), timer_(strand_),
-          heartbeat_(strand_), descriptor_(strand_), delay_(options_.reconnect_min)
+          heartbeat_(strand_), descriptor_(strand_), delay_(options_.reconnect_initial)
     {
     }
     ~listen_notify_link() { teardown(); }
@@ -183,7 +183,7 @@ private:
         if (listening_) return;
         listening_ = true;
         timer_.cancel();
-        delay_ = options_.reconnect_min;
+        delay_ = options_.reconnect_initial;
         log("listening on channel " + options_.channel);
         if (auto catch_up = book_.resumed(*listener_)) pending_.insert(pending_.begin(), std::move(*catch_up));
     }
@@ -285,7 +285,7 @@ private:
     }
 
     asio::strand<asio::any_io_executor> strand_;
-    notification_bus_options options_;
+    bus_options options_;
     asio::steady_timer timer_;     ///< connect timeout, then reconnect delay
     asio::steady_timer heartbeat_;
     asio::posix::stream_descriptor descriptor_;
@@ -306,7 +306,7 @@ private:
 /// `notification_bus` over PostgreSQL LISTEN/NOTIFY.
 class notification_bus {
 public:
-    notification_bus(boost::asio::any_io_executor executor, notification_bus_options options)
+    notification_bus(boost::asio::any_io_executor executor, bus_options options)
         : link_(std::make_shared<detail::listen_notify_link>(std::move(executor), std::move(options)))
     {
     }

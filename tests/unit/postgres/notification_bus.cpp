@@ -69,9 +69,9 @@ notification_ptr change_of(std::int64_t id, std::optional<std::int64_t> store = 
     return wire::make_notification(c);
 }
 
-postgres::notification_bus_options options_for(const test_support::postgres_server& pg)
+postgres::bus_options options_for(const test_support::postgres_server& pg)
 {
-    return {.conninfo = pg.conninfo(), .channel = "unit_bus", .reconnect_min = 20ms, .reconnect_max = 200ms,
+    return {.conninfo = pg.conninfo(), .channel = "unit_bus", .reconnect_initial = 20ms, .reconnect_max = 200ms,
             .heartbeat = 1000ms, .log = {}};
 }
 
@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_CASE(stop_lets_the_io_context_run_out_even_while_reconnecting)
     postgres::notification_bus bus(ioc.get_executor(),
                                    {.conninfo = "host=127.0.0.1 port=" + std::to_string(test_support::free_loopback_port())
                                               + " user=x dbname=x connect_timeout=2",
-                                    .reconnect_min = 5ms, .reconnect_max = 10ms, .log = {}});
+                                    .reconnect_initial = 5ms, .reconnect_max = 10ms, .log = {}});
     bus.start(got);
     ioc.run_for(100ms);
     BOOST_TEST(!bus.stats().connected);
