@@ -3,6 +3,12 @@
 //   incsync-pos-client --url http://127.0.0.1:8080 --token demo-till-1 --store-id 1
 //                      --cash-register-id 1 --dump register1.json   (one line)
 //   incsync-pos-client --url http://127.0.0.1:8080 --token demo-till-1 --store-id 1 --once
+//   incsync-pos-client --url http://10.0.0.1:8080,http://10.0.0.2:8080 --token demo-till-1 --store-id 1
+//
+// Several --url (repeated, or one comma-separated list) name instances of one
+// server that share a store: requests and the WebSocket go to the first; when
+// it stops answering (refused, timed out, reset) the client moves to the next
+// and logs which one it uses.
 //
 // It keeps a local replica in step with incsync-pos-server: an initial full
 // sync, then real-time notifications over the WebSocket, reconnects with
@@ -41,6 +47,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -49,7 +56,7 @@ using replica_t = incsync::sqlite::client_store<incsync::pos::entities>;
 using client_t = incsync::client::sync_client<replica_t, incsync::client::beast_transport>;
 
 struct config {
-    std::string url = "http://127.0.0.1:8080";
+    std::vector<std::string> urls; ///< each --url as given (a comma-separated list or one URL); none: the default
     std::string db = ":memory:";
     std::string dump;
     std::string name;
@@ -62,7 +69,9 @@ struct config {
 };
 
 constexpr std::string_view usage = R"(usage: incsync-pos-client --token T --store-id N [options]
-  --url URL                server (default http://127.0.0.1:8080)
+  --url URL[,URL...]       server (default http://127.0.0.1:8080); repeat it or list
+                           several instances sharing one store: the client uses the
+                           first and moves to the next when one stops answering
   --token T                the register's token
   --store-id N             the register's store
   --cash-register-id N     the register's id (default 1)
@@ -114,7 +123,7 @@ std::optional<config> parse_args(int argc, char** argv)
         if (arg == "--no-gzip") { c.transport.accept_gzip = false; continue; }
         if (i + 1 >= argc) return fail("unknown option or missing value");
         const std::string_view v = argv[++i];
-        if (arg == "--url") c.url = v;
+        if (arg == "--url") c.urls.emplace_back(v);
         else if (arg == "--token") c.client.token = v;
         else if (arg == "--db") c.db = v;
         else if (arg == "--dump") c.dump = v;
@@ -292,11 +301,18 @@ int main(int argc, char** argv)
     auto parsed = parse_args(argc, argv);
     if (!parsed) return 2;
     config c = std::move(*parsed);
-    auto url = incsync::client::parse_server_url(c.url);
-    if (!url) {
-        std::cerr << "incsync-pos-client: --url " << c.url << ": " << url.error().message() << '\n';
-        return 2;
+    if (c.urls.empty()) c.urls.emplace_back("http://127.0.0.1:8080");
+    std::vector<incsync::client::server_url> urls;
+    for (const auto& arg : c.urls) {
+        auto parsed = incsync::client::parse_server_urls(arg);
+        if (!parsed) {
+            std::cerr << "incsync-pos-client: --url " << arg << ": " << parsed.error().message() << '\n';
+            return 2;
+        }
+        urls.insert(urls.end(), parsed->begin(), parsed->end());
     }
+    std::string url_list;
+    for (const auto& u : urls) url_list += (url_list.empty() ? "" : ", ") + incsync::client::to_string(u);
 
     auto opened = replica_t::open(c.db);
     if (!opened) {
@@ -329,7 +345,7 @@ int main(int argc, char** argv)
         c.client.images = false; // the dump holds records; images would only slow the exit
     }
 
-    incsync::client::beast_transport transport(*url, c.transport);
+    incsync::client::beast_transport transport(std::move(urls), c.transport);
     int exit_code = 0;
     std::string stats;
     {
@@ -361,7 +377,14 @@ int main(int argc, char** argv)
             if (!c.quiet) std::cout << name << ": full sync " << (report.ok() ? "complete" : "FAILED") << ", " << records << " records\n";
             exit_code = report.ok() ? 0 : 1;
         } else {
+            // Which instance it uses, logged when that changes (checked with
+            // each status change: a move to another URL comes with one).
+            std::size_t logged_url = transport.current_index();
             auto subscription = client.subscribe(ui.get_executor(), [&](const incsync::client::sync_status& st) {
+                if (const auto now = transport.current_index(); now != logged_url) {
+                    logged_url = now;
+                    out.log(name + ": now using " + incsync::client::to_string(transport.current_url()));
+                }
                 if (!images.initial_done && st.online && st.pending == 0 && st.last_sync) {
                     images.initial_done = true;
                     out.log(name + ": up to date, " + std::to_string(images.initial) + " images stored");
@@ -385,7 +408,7 @@ int main(int argc, char** argv)
                 });
             };
             arm_dump();
-            out.log(name + ": syncing with " + c.url + " (store " + std::to_string(*c.client.store_id) + ")");
+            out.log(name + ": syncing with " + url_list + " (store " + std::to_string(*c.client.store_id) + ")");
             client.start();
             ui.run();
         }
