@@ -12,9 +12,14 @@
 // registers hold stay valid. The web POS page (examples/web/) is served at
 // `/` unless `--web-root ""` turns it off.
 #include <incsync/beast/server.hpp>
+#include <incsync/bus.hpp>
 #include <incsync/memory/server_store.hpp>
 #include <incsync/pos/demo_data.hpp>
 #include <incsync/pos/entities.hpp>
+#include <incsync/postgres/image_repository.hpp>
+#include <incsync/postgres/notification_bus.hpp>
+#include <incsync/postgres/server_store.hpp>
+#include <incsync/redis/notification_bus.hpp>
 #include <incsync/server/images.hpp>
 #include <incsync/sqlite/image_repository.hpp>
 #include <incsync/sqlite/server_store.hpp>
@@ -38,6 +43,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -50,6 +56,8 @@ struct config {
     std::string host = "127.0.0.1";
     unsigned short port = 8080;
     std::string db = ":memory:";
+    std::string db_schema = "incsync"; // PostgreSQL
+    std::string bus;                   // "", "postgres", "redis://..."
     incsync::sqlite::durability durability = incsync::sqlite::durability::full;
     std::chrono::hours retention{24 * 30};
     bool demo_data = false;
@@ -65,8 +73,15 @@ struct config {
 constexpr std::string_view usage = R"(usage: incsync-pos-server [options]
   --host ADDR              address to listen on (default 127.0.0.1)
   --port N                 port (default 8080; 0 picks a free one)
-  --db PATH                the store: a SQLite file, created if missing and kept
-                           across restarts, or ":memory:" (default: lost on exit)
+  --db PATH|URI            the store: a SQLite file, created if missing and kept
+                           across restarts, ":memory:" (default: lost on exit), or
+                           a PostgreSQL database (postgresql://user@host:port/db),
+                           which several instances may share
+  --db-schema NAME         PostgreSQL schema of the store (default incsync)
+  --bus postgres|URL       how instances sharing a PostgreSQL store tell each
+                           other's clients of their writes: "postgres" (LISTEN/
+                           NOTIFY on the store's database) or redis://host:port;
+                           the channel is named after the schema
   --durability full|normal full (default): each write is fsynced before it is
                            acknowledged; normal: fsync at checkpoints only (a
                            power cut may lose the last writes; kill -9 never does)
@@ -167,6 +182,15 @@ std::optional<config> parse_args(int argc, char** argv)
             } else if (arg == "--db") {
                 if (v->empty()) return fail("empty path");
                 c.db = *v;
+            } else if (arg == "--db-schema") {
+                if (v->empty()) return fail("empty schema name");
+                c.db_schema = *v;
+            } else if (arg == "--bus") {
+                if (*v != "postgres") {
+                    auto url = incsync::redis::parse_redis_url(*v);
+                    if (!url) return fail(url.error().detail);
+                }
+                c.bus = *v;
             } else if (arg == "--retention-days") {
                 auto n = to_int(*v);
                 if (!n || *n < 1 || *n > 36500) return fail("bad day count");
@@ -240,6 +264,68 @@ void log_line(std::string_view line)
     std::cerr << when << ' ' << line << '\n';
 }
 
+bool is_postgres(std::string_view db)
+{
+    return db.starts_with("postgresql://") || db.starts_with("postgres://");
+}
+
+/// The notification bus `--bus` asked for, if any, on `executor`.
+class bus_link {
+public:
+    bus_link(boost::asio::any_io_executor executor, const config& c)
+    {
+        const auto log = c.quiet ? std::function<void(std::string_view)>() : log_line;
+        if (c.bus == "postgres") {
+            binding_ = "postgres";
+            bus_.emplace<postgres_bus>(std::make_unique<incsync::postgres::notification_bus>(
+                executor, incsync::postgres::bus_options{.conninfo = c.db, .channel = c.db_schema, .log = log}));
+        } else if (!c.bus.empty()) {
+            const auto url = incsync::redis::parse_redis_url(c.bus).value(); // checked by parse_args
+            binding_ = "redis";
+            bus_.emplace<redis_bus>(std::make_unique<incsync::redis::notification_bus>(
+                executor, incsync::redis::bus_options{.host = url.host, .port = url.port, .channel = c.db_schema, .log = log}));
+        }
+    }
+
+    explicit operator bool() const noexcept { return bus_.index() != 0; }
+
+    /// Wires the bus to `server`: its commits go out, the others' come in.
+    template <class Server>
+    void attach(Server& server)
+    {
+        if (!*this) return;
+        relay_ = std::make_unique<incsync::bus_relay>(server.hub());
+        visit([&](auto& bus) { bus.start(*relay_); });
+    }
+    void publish(const incsync::notification_ptr& n)
+    {
+        visit([&](auto& bus) { bus.publish(n); });
+    }
+    void stop()
+    {
+        visit([](auto& bus) { bus.stop(); });
+    }
+    void write_metrics(incsync::metrics::exposition& e) const
+    {
+        visit([&](const auto& bus) { incsync::write_metrics(e, bus.stats(), binding_); });
+    }
+
+private:
+    using postgres_bus = std::unique_ptr<incsync::postgres::notification_bus>;
+    using redis_bus = std::unique_ptr<incsync::redis::notification_bus>;
+
+    template <class Fn>
+    void visit(Fn&& fn) const
+    {
+        if (auto* p = std::get_if<postgres_bus>(&bus_)) fn(**p);
+        else if (auto* r = std::get_if<redis_bus>(&bus_)) fn(**r);
+    }
+
+    std::variant<std::monostate, postgres_bus, redis_bus> bus_;
+    std::string_view binding_;
+    std::unique_ptr<incsync::bus_relay> relay_;
+};
+
 /// Seeds demo data into an empty store, then serves until SIGINT or SIGTERM.
 template <class Store>
 int serve(Store& store, config& c)
@@ -269,7 +355,13 @@ int serve(Store& store, config& c)
 
     c.server.threads = c.threads;
     boost::asio::io_context ioc(static_cast<int>(c.threads));
+    bus_link bus(ioc.get_executor(), c);
+    if (bus) {
+        c.server.on_publish = [&bus](const incsync::notification_ptr& n) { bus.publish(n); };
+        c.server.extra_metrics = [&bus](incsync::metrics::exposition& e) { bus.write_metrics(e); };
+    }
     incsync::beast::server server(ioc.get_executor(), store, c.server);
+    bus.attach(server);
     boost::system::error_code ec;
     server.listen({boost::asio::ip::make_address(c.host, ec), c.port}, ec);
     if (ec) {
@@ -296,6 +388,7 @@ int serve(Store& store, config& c)
     signals.async_wait([&](boost::system::error_code, int sig) {
         log_line(std::string("signal ") + std::to_string(sig) + ": stopping");
         server.stop();
+        bus.stop();
     });
 
     std::vector<std::thread> threads;
@@ -325,9 +418,32 @@ int main(int argc, char** argv)
     for (const auto& t : c.admin_tokens) c.server.api.tokens.add_admin(t);
     for (const auto& [t, store] : c.register_tokens) c.server.api.tokens.add_register(t, store);
 
+    if (!c.bus.empty() && !is_postgres(c.db)) {
+        std::cerr << "incsync-pos-server: --bus needs a store several instances share: --db postgresql://...\n";
+        return 2;
+    }
     if (c.db == ":memory:") {
         incsync::memory::server_store<incsync::pos::entities> store({.retention = c.retention});
         return serve(store, c);
+    }
+    if (is_postgres(c.db)) {
+        auto store = incsync::postgres::server_store<incsync::pos::entities>::open(
+            c.db, {.schema = c.db_schema, .retention = c.retention});
+        if (!store) {
+            std::cerr << "incsync-pos-server: " << store.error().message() << '\n';
+            return 1;
+        }
+        auto images = incsync::postgres::image_repository::open(c.db, {.schema = c.db_schema});
+        if (!images) {
+            std::cerr << "incsync-pos-server: " << images.error().message() << '\n';
+            return 1;
+        }
+        c.server.api.images = std::move(*images);
+        const auto changes = (*store)->high_water();
+        std::cout << "store: " << (*store)->where() << " (" << (changes ? *changes : 0) << " changes)"
+                  << (c.bus.empty() ? "" : ", bus: ") << (c.bus == "postgres" ? "postgres LISTEN/NOTIFY" : c.bus)
+                  << std::endl;
+        return serve(**store, c);
     }
     auto store = incsync::sqlite::server_store<incsync::pos::entities>::open(c.db, {.retention = c.retention, .sync = c.durability});
     if (!store) {
