@@ -31,7 +31,14 @@ using client_t = incsync::client::sync_client<replica_t, incsync::client::beast_
 struct register_client {
     register_client(std::uint16_t port, std::string token, std::int64_t store, std::int64_t id,
                     const std::function<void(incsync::client::client_options&)>& tweak = {})
-        : transport(incsync::client::server_url{"127.0.0.1", std::to_string(port), ""}, transport_options())
+        : register_client(std::vector<std::uint16_t>{port}, std::move(token), store, id, tweak)
+    {
+    }
+
+    /// A register that knows several instances, in order of preference.
+    register_client(const std::vector<std::uint16_t>& ports, std::string token, std::int64_t store, std::int64_t id,
+                    const std::function<void(incsync::client::client_options&)>& tweak = {})
+        : transport(urls_of(ports), transport_options())
     {
         incsync::client::client_options o;
         o.token = std::move(token);
@@ -58,6 +65,13 @@ struct register_client {
     register_client(const register_client&) = delete;
     register_client& operator=(const register_client&) = delete;
 
+    static std::vector<incsync::client::server_url> urls_of(const std::vector<std::uint16_t>& ports)
+    {
+        std::vector<incsync::client::server_url> urls;
+        for (auto p : ports) urls.push_back({"127.0.0.1", std::to_string(p), ""});
+        return urls;
+    }
+
     static incsync::client::beast_transport_options transport_options()
     {
         incsync::client::beast_transport_options t;
@@ -75,23 +89,24 @@ struct register_client {
 };
 
 /// The replica's records of type E equal the server's for `store`.
-template <class E>
-bool matches(const replica_t& r, const store_t& s, std::int64_t store)
+template <class E, class Store>
+bool matches(const replica_t& r, const Store& s, std::int64_t store)
 {
     std::vector<E> server;
-    for (const auto& rec : s.list<E>(store).value()) server.push_back(rec->value);
+    for (const auto& rec : s.template list<E>(store).value()) server.push_back(rec->value);
     std::sort(server.begin(), server.end(), [](const E& a, const E& b) { return a.id < b.id; });
     return r.all<E>().value() == server;
 }
 
 /// Settled (online, nothing pending or running) and equal to the server's view of `store`.
-inline bool converged(const register_client& c, const store_t& s, std::int64_t store)
+template <class Store = store_t>
+bool converged(const register_client& c, const Store& s, std::int64_t store)
 {
     const auto st = c.status();
     if (!st.online || st.pending != 0 || st.syncing()) return false;
     bool ok = true;
     incsync::for_each_entity<incsync::pos::entities>(
-        [&]<class E>(std::type_identity<E>) { ok = ok && matches<E>(c.replica, s, store); });
+        [&]<class E>(std::type_identity<E>) { ok = ok && matches<E, Store>(c.replica, s, store); });
     return ok;
 }
 
