@@ -38,7 +38,7 @@ std::unique_ptr<child_process> start_server(const temp_dir& dir, const std::stri
                                   "--register-token", "t1:1", "--rate-limit", "0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto p = std::make_unique<child_process>(std::move(argv), dir.file("server-" + std::to_string(run) + ".log"));
-    BOOST_TEST_REQUIRE(p->wait_output("listening on", op_timeout), p->output());
+    BOOST_TEST_REQUIRE(p->wait_output("listening on", start_timeout), p->output());
     return p;
 }
 

@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(registers_converge_through_writes_and_a_server_killed_and_r
 {
     temp_dir dir;
     auto server = start_server(dir, 0, 1);
-    BOOST_TEST_REQUIRE(server->wait_output("listening on", op_timeout));
+    BOOST_TEST_REQUIRE(server->wait_output("listening on", start_timeout));
     const auto port = listening_port(*server);
     BOOST_TEST_REQUIRE(port != 0);
 
@@ -163,7 +163,7 @@ BOOST_AUTO_TEST_CASE(registers_converge_through_writes_and_a_server_killed_and_r
     server->signal(SIGKILL);
     BOOST_TEST_REQUIRE(server->wait(op_timeout).has_value());
     server = start_server(dir, port, 2);
-    BOOST_TEST_REQUIRE(server->wait_output("listening on", op_timeout));
+    BOOST_TEST_REQUIRE(server->wait_output("listening on", start_timeout));
     random_writes(port, rng, 100);
     for (auto& r : registers) BOOST_TEST(converges(r, port, 30s), r.dump);
 
@@ -187,7 +187,7 @@ BOOST_AUTO_TEST_CASE(a_once_client_exits_zero_when_synced_and_nonzero_when_refus
     child_process server({INCSYNC_POS_SERVER_EXE, "--port", "0", "--demo-data", "--demo-products", "30",
                           "--admin-token", "adm", "--register-token", "t1:1"},
                          dir.file("server.log"));
-    BOOST_TEST_REQUIRE(server.wait_output("listening on", op_timeout));
+    BOOST_TEST_REQUIRE(server.wait_output("listening on", start_timeout));
     const auto url = "http://127.0.0.1:" + std::to_string(listening_port(server));
     child_process good({INCSYNC_POS_CLIENT_EXE, "--url", url, "--token", "t1", "--store-id", "1", "--once", "--dump",
                         dir.file("once.json")},

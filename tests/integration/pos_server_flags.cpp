@@ -31,7 +31,7 @@ BOOST_AUTO_TEST_CASE(tokens_from_a_file_work_and_are_never_printed)
     child_process server({INCSYNC_POS_SERVER_EXE, "--port", "0", "--config", dir.file("tokens"), "--web-root",
                           dir.path()},
                          dir.file("server.log"));
-    BOOST_TEST_REQUIRE(server.wait_output("listening on", op_timeout), server.output());
+    BOOST_TEST_REQUIRE(server.wait_output("listening on", start_timeout), server.output());
     http_client http(listening_port(server));
     BOOST_TEST(http.send(http::verb::post, "/api/v1/products", R"({"name":"Tea"})", "secret-admin-7").status == 201u);
     BOOST_TEST(http.get("/api/v1/sync/products", "secret-till-9").status == 200u);

@@ -53,6 +53,10 @@ private:
     std::optional<int> status_;
 };
 
+/// How long a child server may take to start listening: an ASan build on a
+/// loaded two-core machine (CI runs tests two at a time) can take seconds.
+inline constexpr std::chrono::seconds start_timeout{20};
+
 /// The port an incsync-pos-server prints (`listening on 127.0.0.1:PORT`);
 /// 0 before it has.
 inline std::uint16_t listening_port(const child_process& server)

@@ -51,7 +51,7 @@ std::vector<instance> start_instances(const temp_dir& dir, const std::string& db
                                      bus, "--admin-token", "adm", "--register-token", "t1:1", "--register-token",
                                      "t2:2", "--rate-limit", "0", "--heartbeat-ms", "500", "--web-root", ""},
             dir.file(schema + "-" + std::to_string(i) + ".log"));
-        BOOST_REQUIRE_MESSAGE(wait_until([&] { return listening_port(*in.process) != 0; }, 20s),
+        BOOST_REQUIRE_MESSAGE(wait_until([&] { return listening_port(*in.process) != 0; }, start_timeout),
                               "instance " << i << " did not start: " << in.process->output());
         in.port = listening_port(*in.process);
         out.push_back(std::move(in));

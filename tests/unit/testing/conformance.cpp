@@ -9,6 +9,9 @@
 
 #include "../backends.hpp"
 
+#include <type_traits>
+#include <vector>
+
 namespace unit_testing_conformance_test {
 
 using namespace incsync;
@@ -16,9 +19,18 @@ using store_t = memory::server_store<pos::entities>;
 
 BOOST_AUTO_TEST_SUITE(conformance_kit)
 
+/// Seeds per backend. PostgreSQL's writes are round trips to a server (about
+/// 12 s per seed under ASan): one seed here, and its own 8-writer case below.
+template <class B>
+std::vector<std::uint64_t> seeds()
+{
+    if constexpr (std::is_same_v<B, backends::postgres_backend>) return {1};
+    else return {1, 2, 3};
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(store_converges_under_concurrent_writers_and_readers, B, backends::all)
 {
-    for (std::uint64_t seed : {1u, 2u, 3u}) {
+    for (std::uint64_t seed : seeds<B>()) {
         B backend;
         auto& store = backend.server();
         const auto report = testing::check_convergence(store, {.seed = seed});
