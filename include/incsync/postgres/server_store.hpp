@@ -12,8 +12,9 @@
 // price is one writer at a time across the cluster, about one round trip per
 // statement of a write; docs/operations.md says when that matters.
 //
-// Reads run on a pool of connections, each pull in one REPEATABLE READ
-// snapshot, and never wait for writers. A reader's `server_time` is the
+// Reads run on a pool of connections and never wait for writers; a pull is
+// one statement (one snapshot, one round trip), the rarer reads that take
+// several queries run in one REPEATABLE READ snapshot. A reader's `server_time` is the
 // timestamp of the last commit its snapshot shows: every later commit,
 // whichever instance made it, has a greater one (commit timestamps come from
 // the state row, under its lock, from the database server's clock).
@@ -82,7 +83,7 @@ std::array<version_t, N> decode_versions(std::string_view s)
 /// A connection with every statement of the store prepared once.
 struct session {
     connection db;
-    statement state, get, list, type_info, scan, version_at, first_logged, newer, log_since;
+    statement state, get, list, type_info, page, version_at, first_logged, newer, log_since;
     statement stamp, next_id, row, put_row, log, newest_tombstone, drop_tombstones, set_purged, drop_log,
         set_log_horizon;
 
@@ -93,8 +94,20 @@ struct session {
             {&get, "SELECT body FROM incsync_records WHERE type = $1 AND id = $2 AND deleted_at IS NULL"},
             {&list, "SELECT body, partition FROM incsync_records WHERE type = $1 AND deleted_at IS NULL ORDER BY id"},
             {&type_info, "SELECT purged_upto, horizon FROM incsync_types WHERE type = $1"},
-            {&scan, "SELECT version, id, created, deleted_at, body, member_versions FROM incsync_records"
-                    " WHERE type = $1 AND partition = $2 AND version > $3 ORDER BY version LIMIT $4"},
+            // A pull in one statement, so one snapshot and one round trip:
+            // the state, the type's purge horizon, and the view's partitions
+            // ($2 global, $3 the store's; NULL for none) scanned from the
+            // by-version index, at most $5 rows each. No change: one row of
+            // NULL records.
+            {&page, "SELECT s.high_water, s.last_commit_at, coalesce(t.purged_upto, 0), coalesce(t.horizon, 0),"
+                    " r.version, r.id, r.created, r.deleted_at, r.body, r.member_versions"
+                    " FROM incsync_state s LEFT JOIN incsync_types t ON t.type = $1 LEFT JOIN LATERAL ("
+                    " (SELECT version, id, created, deleted_at, body, member_versions FROM incsync_records"
+                    "   WHERE type = $1 AND partition = $2 AND version > $4 ORDER BY version LIMIT $5)"
+                    " UNION ALL"
+                    " (SELECT version, id, created, deleted_at, body, member_versions FROM incsync_records"
+                    "   WHERE type = $1 AND partition = $3 AND version > $4 ORDER BY version LIMIT $5)"
+                    ") r ON true ORDER BY r.version"},
             {&version_at, "SELECT version FROM incsync_change_log WHERE committed_at <= $1"
                           " ORDER BY committed_at DESC LIMIT 1"},
             {&first_logged, "SELECT version FROM incsync_change_log ORDER BY version LIMIT 1"},
@@ -168,9 +181,12 @@ public:
     /// Read from the database: another instance may have committed since.
     result<version_t> high_water() const
     {
-        auto snap = snapshot();
-        if (!snap) return snap.error();
-        return snap->high_water;
+        auto conn = pool_.borrow();
+        if (!conn) return conn.error();
+        auto rows = (*conn)->db.run((*conn)->state, {}, "read the high-water mark");
+        if (!rows) return rows.error();
+        if (rows->empty()) return detail::failure("read the high-water mark", "the store state row is missing");
+        return static_cast<version_t>(rows->integer(0, 0));
     }
 
     /// Counted from the first entry kept: versions are contiguous (one per
@@ -285,61 +301,45 @@ public:
     {
         if (entity_scope<E> == scope::store && !q.store_id) return error::store_id_required;
         const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, max_page_limit);
-        auto snap = snapshot();
-        if (!snap) return snap.error();
-        detail::session& r = *snap->conn;
+        std::optional<std::int64_t> global, own;
+        if (entity_scope<E> != scope::store) global = detail::global_partition;
+        if (entity_scope<E> != scope::global) own = q.store_id;
+        auto conn = pool_.borrow();
+        if (!conn) return conn.error();
+        auto rows = (*conn)->db.run((*conn)->page,
+                                    {entity_type_name<E>, global, own, static_cast<std::int64_t>(q.after),
+                                     static_cast<std::int64_t>(limit + 1)},
+                                    "read changes");
+        if (!rows) return rows.error();
+        if (rows->empty()) return detail::failure("read changes", "the store state row is missing");
+        const auto high_water = static_cast<version_t>(rows->integer(0, 0));
+        clock_.raise_to(timestamp{rows->integer(0, 1)});
+        const auto purged_upto = static_cast<version_t>(rows->integer(0, 2));
+        if (q.after > 0 && q.after < purged_upto)
+            return error_info(error::resync_required, "tombstones after this cursor were purged");
         change_page<E> page;
-        page.server_time = snap->last_commit_at;
-        const std::string_view type = entity_type_name<E>;
-        {
-            auto purged = purge_state(r, type);
-            if (!purged) return purged.error();
-            if (q.after > 0 && q.after < purged->first)
-                return error_info(error::resync_required, "tombstones after this cursor were purged");
-            page.retention_horizon = purged->second;
-        }
-        // Each partition of the view (global, the store's) in version order,
-        // at most `limit` entries each, merged; one more tells if there is more.
-        struct entry {
-            version_t version;
-            int row;
-            const detail::rows* from;
-        };
-        std::vector<entry> entries;
-        std::array<detail::rows, 2> scanned;
-        std::size_t scans = 0;
-        auto scan = [&](std::int64_t partition) -> result<void> {
-            auto rows = r.db.run(r.scan,
-                                 {type, partition, static_cast<std::int64_t>(q.after), static_cast<std::int64_t>(limit + 1)},
-                                 "read changes");
-            if (!rows) return rows.error();
-            auto& kept = scanned[scans++] = std::move(*rows);
-            for (int i = 0; i < kept.size(); ++i) entries.push_back({static_cast<version_t>(kept.integer(i, 0)), i, &kept});
-            return {};
-        };
-        if (entity_scope<E> != scope::store)
-            if (auto s = scan(detail::global_partition); !s) return s.error();
-        if (entity_scope<E> != scope::global && q.store_id)
-            if (auto s = scan(*q.store_id); !s) return s.error();
-        std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) { return a.version < b.version; });
-        page.has_more = entries.size() > limit;
-        if (page.has_more) entries.resize(limit);
-
-        page.changes.reserve(entries.size());
-        for (const auto& e : entries) {
-            const auto& rows = *e.from;
-            const std::int64_t id = rows.integer(e.row, 1);
-            if (auto deleted_at = rows.optional_integer(e.row, 3)) {
-                page.deleted.push_back({id, timestamp{*deleted_at}, e.version});
+        page.server_time = timestamp{rows->integer(0, 1)};
+        page.retention_horizon = timestamp{rows->integer(0, 3)};
+        // Both partitions' rows, merged in version order by the statement.
+        int count = rows->is_null(0, 4) ? 0 : rows->size();
+        page.has_more = static_cast<std::size_t>(count) > limit;
+        if (page.has_more) count = static_cast<int>(limit);
+        page.changes.reserve(static_cast<std::size_t>(count));
+        version_t last = 0;
+        for (int i = 0; i < count; ++i) {
+            last = static_cast<version_t>(rows->integer(i, 4));
+            const std::int64_t id = rows->integer(i, 5);
+            if (auto deleted_at = rows->optional_integer(i, 7)) {
+                page.deleted.push_back({id, timestamp{*deleted_at}, last});
                 continue;
             }
-            auto rec = decode<E>(rows.text(e.row, 4));
+            auto rec = decode<E>(rows->text(i, 8));
             if (!rec) return rec.error();
             page.changes.push_back(incsync::detail::entry_since(
-                e.version, std::move(*rec), static_cast<version_t>(rows.integer(e.row, 2)),
-                detail::decode_versions<member_count<E>>(rows.text(e.row, 5)), q.base));
+                last, std::move(*rec), static_cast<version_t>(rows->integer(i, 6)),
+                detail::decode_versions<member_count<E>>(rows->text(i, 9)), q.base));
         }
-        page.next = page.has_more ? entries.back().version : std::max(q.after, snap->high_water);
+        page.next = page.has_more ? last : std::max(q.after, high_water);
         page.high_water = page.next;
         return page;
     }
