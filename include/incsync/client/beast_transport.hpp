@@ -5,6 +5,7 @@
 #ifndef INCSYNC_CLIENT_BEAST_TRANSPORT_HPP
 #define INCSYNC_CLIENT_BEAST_TRANSPORT_HPP
 
+#include <incsync/detail/asio_coroutines.hpp>
 #include <incsync/client/detail/http_result.hpp>
 #include <incsync/client/transport.hpp>
 #include <incsync/error.hpp>
@@ -36,6 +37,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+INCSYNC_BEGIN_ASIO_COROUTINES
 
 namespace incsync::client {
 
@@ -453,5 +456,7 @@ private:
 };
 
 } // namespace incsync::client
+
+INCSYNC_END_ASIO_COROUTINES
 
 #endif

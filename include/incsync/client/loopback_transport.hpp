@@ -5,6 +5,7 @@
 #ifndef INCSYNC_CLIENT_LOOPBACK_TRANSPORT_HPP
 #define INCSYNC_CLIENT_LOOPBACK_TRANSPORT_HPP
 
+#include <incsync/detail/asio_coroutines.hpp>
 #include <incsync/client/detail/http_result.hpp>
 #include <incsync/client/transport.hpp>
 #include <incsync/detail/query_string.hpp>
@@ -25,6 +26,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+
+INCSYNC_BEGIN_ASIO_COROUTINES
 
 namespace incsync::client {
 
@@ -299,5 +302,7 @@ private:
 };
 
 } // namespace incsync::client
+
+INCSYNC_END_ASIO_COROUTINES
 
 #endif

@@ -13,6 +13,7 @@
 #ifndef INCSYNC_CLIENT_SYNC_CLIENT_HPP
 #define INCSYNC_CLIENT_SYNC_CLIENT_HPP
 
+#include <incsync/detail/asio_coroutines.hpp>
 #include <incsync/client/analytics.hpp>
 #include <incsync/client/backoff.hpp>
 #include <incsync/client/status.hpp>
@@ -47,6 +48,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+INCSYNC_BEGIN_ASIO_COROUTINES
 
 namespace incsync::client {
 
@@ -1214,5 +1217,7 @@ private:
 };
 
 } // namespace incsync::client
+
+INCSYNC_END_ASIO_COROUTINES
 
 #endif

@@ -39,6 +39,8 @@
 #ifndef INCSYNC_TESTING_TCP_PROXY_HPP
 #define INCSYNC_TESTING_TCP_PROXY_HPP
 
+#include <incsync/detail/asio_coroutines.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -312,12 +314,7 @@ private:
             co_await pump(l, l->client, l->server, true);
         }
 
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12 at -O1 pairs the coroutine frame's operator delete with the
-// aligned_alloc inside Asio's matching operator new and warns; they are a pair.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+INCSYNC_BEGIN_ASIO_COROUTINES // see incsync/detail/asio_coroutines.hpp
         /// Writes `size` bytes of `data` to `to`, paced by `bandwidth` when
         /// it is set, and counts what was written.
         boost::asio::awaitable<boost::system::error_code> write_paced(tcp::socket& to, boost::asio::steady_timer& timer,
@@ -417,9 +414,7 @@ private:
             // One side ended: end both (a half-open link would hide the failure).
             l->reset();
         }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+INCSYNC_END_ASIO_COROUTINES
 
         void reset_all()
         {
