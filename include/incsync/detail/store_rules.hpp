@@ -15,6 +15,9 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace incsync::detail {
@@ -79,6 +82,45 @@ void mark_changed(member_set& changed, std::array<version_t, N>& member_versions
     changed.set(updated_at_index<E>);
     for (std::size_t i = 0; i < N; ++i)
         if (changed.test(i)) member_versions[i] = version;
+}
+
+/// Per-member versions as the durable stores keep them: 8 bytes
+/// little-endian each (SQLite BLOB, PostgreSQL bytea).
+template <std::size_t N>
+std::string encode_versions(const std::array<version_t, N>& v)
+{
+    std::string out(N * 8, '\0');
+    for (std::size_t i = 0; i < N; ++i)
+        for (std::size_t b = 0; b < 8; ++b) out[i * 8 + b] = static_cast<char>((v[i] >> (8 * b)) & 0xff);
+    return out;
+}
+
+template <std::size_t N>
+std::array<version_t, N> decode_versions(std::string_view s)
+{
+    std::array<version_t, N> v{};
+    // A type that gained members since the row was written: the new ones
+    // count as changed with the row's creation (version 0 is never > base).
+    for (std::size_t i = 0; i < N && i * 8 + 8 <= s.size(); ++i)
+        for (std::size_t b = 0; b < 8; ++b)
+            v[i] |= version_t{static_cast<unsigned char>(s[i * 8 + b])} << (8 * b);
+    return v;
+}
+
+/// A change-log row of a durable store back as a `change`: the type name
+/// points at the entity's static name; nullopt for an unknown change kind.
+template <class Entities>
+std::optional<change> logged_change(version_t version, std::string_view type, std::int64_t id,
+                                    std::optional<std::int64_t> store, std::string_view kind, std::uint64_t changed,
+                                    timestamp committed_at)
+{
+    auto k = parse_change_type(kind);
+    if (!k) return std::nullopt;
+    change c{version, {}, id, store, *k, member_set(changed), committed_at};
+    for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
+        if (entity_type_name<E> == type) c.entity_type = entity_type_name<E>;
+    });
+    return c;
 }
 
 /// A page entry as a reader whose last complete view is at `base` needs it:

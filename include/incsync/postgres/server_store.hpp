@@ -57,26 +57,6 @@ namespace detail {
 
 using incsync::detail::global_partition;
 
-/// Per-member versions as stored: 8 bytes little-endian each (as SQLite's).
-template <std::size_t N>
-std::string encode_versions(const std::array<version_t, N>& v)
-{
-    std::string out(N * 8, '\0');
-    for (std::size_t i = 0; i < N; ++i)
-        for (std::size_t b = 0; b < 8; ++b) out[i * 8 + b] = static_cast<char>((v[i] >> (8 * b)) & 0xff);
-    return out;
-}
-
-template <std::size_t N>
-std::array<version_t, N> decode_versions(std::string_view s)
-{
-    std::array<version_t, N> v{};
-    for (std::size_t i = 0; i < N && i * 8 + 8 <= s.size(); ++i)
-        for (std::size_t b = 0; b < 8; ++b)
-            v[i] |= version_t{static_cast<unsigned char>(s[i * 8 + b])} << (8 * b);
-    return v;
-}
-
 /// The database server's clock in microseconds: one clock for every instance.
 #define INCSYNC_PG_NOW_MICROS "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 
@@ -337,7 +317,7 @@ public:
             if (!rec) return rec.error();
             page.changes.push_back(incsync::detail::entry_since(
                 last, std::move(*rec), static_cast<version_t>(rows->integer(i, 6)),
-                detail::decode_versions<member_count<E>>(rows->text(i, 9)), q.base));
+                incsync::detail::decode_versions<member_count<E>>(rows->text(i, 9)), q.base));
         }
         page.next = page.has_more ? last : std::max(q.after, high_water);
         page.high_water = page.next;
@@ -410,20 +390,12 @@ public:
         std::vector<change> out;
         out.reserve(static_cast<std::size_t>(rows->size()));
         for (int i = 0; i < rows->size(); ++i) {
-            change c;
-            c.version = static_cast<version_t>(rows->integer(i, 0));
-            const std::string_view type = rows->text(i, 1);
-            for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
-                if (entity_type_name<E> == type) c.entity_type = entity_type_name<E>;
-            });
-            c.id = rows->integer(i, 2);
-            c.store_id = rows->optional_integer(i, 3);
-            auto kind = parse_change_type(rows->text(i, 4));
-            if (!kind) return detail::failure("read the change log", "unknown change type");
-            c.type = *kind;
-            c.changed = member_set(static_cast<std::uint64_t>(rows->integer(i, 5)));
-            c.committed_at = timestamp{rows->integer(i, 6)};
-            out.push_back(c);
+            auto c = incsync::detail::logged_change<Entities>(
+                static_cast<version_t>(rows->integer(i, 0)), rows->text(i, 1), rows->integer(i, 2),
+                rows->optional_integer(i, 3), rows->text(i, 4), static_cast<std::uint64_t>(rows->integer(i, 5)),
+                timestamp{rows->integer(i, 6)});
+            if (!c) return detail::failure("read the change log", "unknown change type");
+            out.push_back(*c);
         }
         return out;
     }
@@ -517,7 +489,7 @@ private:
         row.version = static_cast<version_t>(rows->integer(0, 1));
         row.created = static_cast<version_t>(rows->integer(0, 2));
         row.deleted = !rows->is_null(0, 3);
-        row.member_versions = detail::decode_versions<member_count<E>>(rows->text(0, 5));
+        row.member_versions = incsync::detail::decode_versions<member_count<E>>(rows->text(0, 5));
         if (!row.deleted) {
             auto rec = decode<E>(rows->text(0, 4));
             if (!rec) return rec.error();
@@ -531,7 +503,7 @@ private:
                          version_t created, std::optional<timestamp> deleted_at, std::optional<std::string_view> body,
                          const std::array<version_t, member_count<E>>& versions)
     {
-        const std::string blob = detail::encode_versions(versions);
+        const std::string blob = incsync::detail::encode_versions(versions);
         std::optional<std::int64_t> deleted;
         if (deleted_at) deleted = deleted_at->micros;
         auto r = w.db.run(w.put_row,

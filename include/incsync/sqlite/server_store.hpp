@@ -59,28 +59,6 @@ using incsync::detail::global_partition;
 using incsync::detail::in_view;
 using incsync::detail::partition_of;
 
-/// Per-member versions as stored: 8 bytes little-endian each.
-template <std::size_t N>
-std::string encode_versions(const std::array<version_t, N>& v)
-{
-    std::string out(N * 8, '\0');
-    for (std::size_t i = 0; i < N; ++i)
-        for (std::size_t b = 0; b < 8; ++b) out[i * 8 + b] = static_cast<char>((v[i] >> (8 * b)) & 0xff);
-    return out;
-}
-
-template <std::size_t N>
-std::array<version_t, N> decode_versions(std::string_view s)
-{
-    std::array<version_t, N> v{};
-    // A type that gained members since the row was written: the new ones
-    // count as changed with the row's creation (version 0 is never > base).
-    for (std::size_t i = 0; i < N && i * 8 + 8 <= s.size(); ++i)
-        for (std::size_t b = 0; b < 8; ++b)
-            v[i] |= version_t{static_cast<unsigned char>(s[i * 8 + b])} << (8 * b);
-    return v;
-}
-
 /// A read connection with its statements prepared once.
 struct reader {
     connection db;
@@ -352,7 +330,7 @@ public:
             auto rec = decode<E>(std::move(e.body));
             if (!rec) return rec.error();
             page.changes.push_back(incsync::detail::entry_since(
-                e.version, std::move(*rec), e.created, detail::decode_versions<member_count<E>>(e.versions), q.base));
+                e.version, std::move(*rec), e.created, incsync::detail::decode_versions<member_count<E>>(e.versions), q.base));
         }
         page.next = page.has_more ? entries.back().version : std::max(q.after, snap->high.first);
         page.high_water = page.next;
@@ -438,20 +416,11 @@ public:
             auto row = s.step("read the change log");
             if (!row) return row.error();
             if (!*row) return out;
-            change c;
-            c.version = static_cast<version_t>(s.integer(0));
-            const std::string_view type = s.text(1);
-            for_each_entity<Entities>([&]<class E>(std::type_identity<E>) {
-                if (entity_type_name<E> == type) c.entity_type = entity_type_name<E>;
-            });
-            c.id = s.integer(2);
-            c.store_id = s.optional_integer(3);
-            auto kind = parse_change_type(s.text(4));
-            if (!kind) return detail::failure("read the change log", "unknown change type");
-            c.type = *kind;
-            c.changed = member_set(static_cast<std::uint64_t>(s.integer(5)));
-            c.committed_at = timestamp{s.integer(6)};
-            out.push_back(c);
+            auto c = incsync::detail::logged_change<Entities>(
+                static_cast<version_t>(s.integer(0)), s.text(1), s.integer(2), s.optional_integer(3), s.text(4),
+                static_cast<std::uint64_t>(s.integer(5)), timestamp{s.integer(6)});
+            if (!c) return detail::failure("read the change log", "unknown change type");
+            out.push_back(*c);
         }
     }
 
@@ -553,7 +522,7 @@ private:
         row.version = static_cast<version_t>(w.row.integer(1));
         row.created = static_cast<version_t>(w.row.integer(2));
         row.deleted = !w.row.is_null(3);
-        row.member_versions = detail::decode_versions<member_count<E>>(w.row.blob(5));
+        row.member_versions = incsync::detail::decode_versions<member_count<E>>(w.row.blob(5));
         if (!row.deleted) {
             auto rec = decode<E>(w.row.text(4));
             if (!rec) return rec.error();
@@ -567,7 +536,7 @@ private:
                          std::optional<timestamp> deleted_at, std::optional<std::string_view> body,
                          const std::array<version_t, member_count<E>>& versions)
     {
-        const std::string blob = detail::encode_versions(versions);
+        const std::string blob = incsync::detail::encode_versions(versions);
         auto u = w.put_row.start();
         w.put_row.bind(1, entity_type_name<E>);
         w.put_row.bind(2, id);

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "../../support/bus_recorder.hpp"
 #include "../../support/postgres_server.hpp"
 #include "../wait.hpp"
 
@@ -21,35 +22,7 @@ using namespace incsync;
 using testwait::wait_until;
 using namespace std::chrono_literals;
 
-/// What a bus delivered, readable from the test's thread.
-class recorder final : public bus_listener {
-public:
-    void on_notification(const notification_ptr& n) override
-    {
-        std::lock_guard g(mutex_);
-        received_.push_back(n);
-    }
-    void on_gap() override
-    {
-        std::lock_guard g(mutex_);
-        ++gaps_;
-    }
-    std::vector<notification_ptr> received() const
-    {
-        std::lock_guard g(mutex_);
-        return received_;
-    }
-    int gaps() const
-    {
-        std::lock_guard g(mutex_);
-        return gaps_;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::vector<notification_ptr> received_;
-    int gaps_ = 0;
-};
+using test_support::recorder;
 
 /// An io_context on its own thread, for buses.
 struct runner {
@@ -92,23 +65,23 @@ BOOST_AUTO_TEST_CASE(a_notification_reaches_the_other_instance_as_published_and_
         const auto sent = change_of(7, 3);
         a.publish(sent);
         a.publish(change_of(8));
-        BOOST_REQUIRE(wait_until([&] { return got_b.received().size() == 2; }));
-        const auto first = got_b.received()[0];
+        BOOST_REQUIRE(wait_until([&] { return got_b.got().size() == 2; }));
+        const auto first = got_b.got()[0];
         BOOST_TEST(first->body == sent->body);
         BOOST_TEST((first->store_id == std::optional<std::int64_t>(3)));
         BOOST_TEST(first->version == sent->version);
         BOOST_TEST(first->committed_at == sent->committed_at);
-        BOOST_TEST(!got_b.received()[1]->store_id.has_value());
+        BOOST_TEST(!got_b.got()[1]->store_id.has_value());
 
         // b's answer reaches a; a's own two never came back to it.
         b.publish(change_of(9));
-        BOOST_REQUIRE(wait_until([&] { return got_a.received().size() == 1; }));
-        BOOST_TEST(got_a.received()[0]->version == 9u);
-        BOOST_TEST(got_b.received().size() == 2u);
+        BOOST_REQUIRE(wait_until([&] { return got_a.got().size() == 1; }));
+        BOOST_TEST(got_a.got()[0]->version == 9u);
+        BOOST_TEST(got_b.got().size() == 2u);
         BOOST_TEST(a.stats().published == 2u);
         BOOST_TEST(b.stats().received == 2u);
-        BOOST_TEST(got_a.gaps() == 0);
-        BOOST_TEST(got_b.gaps() == 0);
+        BOOST_TEST(got_a.gaps() == 0u);
+        BOOST_TEST(got_b.gaps() == 0u);
         a.stop();
         b.stop();
     }
@@ -125,9 +98,9 @@ BOOST_AUTO_TEST_CASE(other_programs_messages_on_the_channel_are_ignored)
     BOOST_REQUIRE(pg.psql("NOTIFY unit_bus, 'hello'; NOTIFY unit_bus, 'incsync1 x 1 2'; "
                           "NOTIFY unit_bus, 'incsync1 other - 5 6\n\"type\":\"entity_updated\"}'") == 0);
     // The last one is well formed: it arrives, the two before it do not.
-    BOOST_REQUIRE(wait_until([&] { return got.received().size() == 1; }));
-    BOOST_TEST(got.received()[0]->version == 5u);
-    BOOST_TEST(got.gaps() == 0);
+    BOOST_REQUIRE(wait_until([&] { return got.got().size() == 1; }));
+    BOOST_TEST(got.got()[0]->version == 5u);
+    BOOST_TEST(got.gaps() == 0u);
     bus.stop();
 }
 
@@ -152,15 +125,15 @@ BOOST_AUTO_TEST_CASE(a_restarted_server_means_a_gap_on_every_instance_and_drops_
     // Each tells its own clients to catch up. (Whether each also hears the
     // other's catch_up depends on who listened first; either way every
     // client of both catches up.)
-    BOOST_REQUIRE(wait_until([&] { return got_a.gaps() >= 1 && got_b.gaps() >= 1; }));
+    BOOST_REQUIRE(wait_until([&] { return got_a.gaps() >= 1u && got_b.gaps() >= 1u; }));
     BOOST_TEST(a.stats().reconnects == 1u);
     BOOST_TEST(b.stats().reconnects == 1u);
-    BOOST_TEST(got_b.received().empty());
+    BOOST_TEST(got_b.got().empty());
 
     // And the link works again.
     a.publish(change_of(2));
-    BOOST_REQUIRE(wait_until([&] { return got_b.received().size() == 1; }));
-    BOOST_TEST(got_b.received()[0]->version == 2u);
+    BOOST_REQUIRE(wait_until([&] { return got_b.got().size() == 1; }));
+    BOOST_TEST(got_b.got()[0]->version == 2u);
     a.stop();
     b.stop();
 }
@@ -183,10 +156,10 @@ BOOST_AUTO_TEST_CASE(an_instance_that_lost_its_link_alone_makes_the_others_catch
     BOOST_REQUIRE(pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                           " WHERE application_name = 'incsync_unit_bus_a'") == 0);
     BOOST_REQUIRE(wait_until([&] { return a.stats().reconnects == 1 && a.stats().connected; }, 10s));
-    BOOST_REQUIRE(wait_until([&] { return got_b.gaps() == 1; }));
-    BOOST_TEST(got_a.gaps() == 1);
+    BOOST_REQUIRE(wait_until([&] { return got_b.gaps() == 1u; }));
+    BOOST_TEST(got_a.gaps() == 1u);
     BOOST_TEST(b.stats().reconnects == 0u);
-    BOOST_TEST(got_a.received().empty()); // b published nothing
+    BOOST_TEST(got_a.got().empty()); // b published nothing
     a.stop();
     b.stop();
 }

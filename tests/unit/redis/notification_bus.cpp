@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "../../support/bus_recorder.hpp"
 #include "../../support/redis_server.hpp"
 #include "../wait.hpp"
 
@@ -36,35 +37,7 @@ using testwait::wait_until;
 
 constexpr auto reconnect_deadline = std::chrono::milliseconds(10000);
 
-/// What a bus told its instance, read from the test's thread.
-class recorder final : public bus_listener {
-public:
-    void on_notification(const notification_ptr& n) override
-    {
-        std::lock_guard lock(mutex_);
-        got_.push_back(n);
-    }
-    void on_gap() override { gaps_.fetch_add(1); }
-
-    std::vector<notification_ptr> got() const
-    {
-        std::lock_guard lock(mutex_);
-        return got_;
-    }
-    std::size_t count() const { return got().size(); }
-    bool has_version(version_t v) const
-    {
-        for (const auto& n : got())
-            if (n->version == v) return true;
-        return false;
-    }
-    std::uint64_t gaps() const { return gaps_.load(); }
-
-private:
-    mutable std::mutex mutex_;
-    std::vector<notification_ptr> got_;
-    std::atomic<std::uint64_t> gaps_{0};
-};
+using test_support::recorder;
 
 /// The bus's log lines, read from the test's thread.
 class logbook {
