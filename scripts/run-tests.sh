@@ -10,7 +10,7 @@
 #      on Meson's optimized build.
 #   INCSYNC_JOBS=N              parallel compile and test jobs (default 2: CI has 2 cores)
 #   INCSYNC_FUZZ_SECONDS=S      per fuzz target (default 60; 0 skips fuzzing)
-#   INCSYNC_SOAK_SECONDS=S      soak duration (default 60; 0 skips the soak)
+#   INCSYNC_SOAK_SECONDS=S      soak duration (default 40; 0 skips the soak)
 # Why this split: CI has 2 cores and 20 minutes. Each build system builds once.
 # clang compiles the sanitized build in less than half GCC's time (pos-server:
 # 40 s against 91 s at -O0 with ASan+UBSan), and GCC's -O1 build costs two
@@ -62,7 +62,7 @@ if [ "$fuzz_seconds" != 0 ]; then
     INCSYNC_FUZZ_AT_ONCE=${INCSYNC_FUZZ_AT_ONCE:-5} scripts/run-fuzz.sh "$fuzz_seconds"
 fi
 
-soak_seconds=${INCSYNC_SOAK_SECONDS:-60}
+soak_seconds=${INCSYNC_SOAK_SECONDS:-40}
 if [ "$soak_seconds" != 0 ]; then
     step="soak (${soak_seconds} s, 1000 clients)"
     echo "== $step"
