@@ -84,6 +84,23 @@ void mark_changed(member_set& changed, std::array<version_t, N>& member_versions
         if (changed.test(i)) member_versions[i] = version;
 }
 
+/// A commit's version and timestamp, handed out under the store's write lock.
+struct commit_stamp {
+    version_t version = 0;
+    timestamp at;
+};
+
+/// A record as a durable store's write path reads it back.
+template <entity E>
+struct stored_row {
+    record_ptr<E> current; ///< null once deleted
+    std::int64_t partition = 0;
+    version_t version = 0;
+    version_t created = 0;
+    bool deleted = false;
+    std::array<version_t, member_count<E>> member_versions{};
+};
+
 /// Per-member versions as the durable stores keep them: 8 bytes
 /// little-endian each (SQLite BLOB, PostgreSQL bytea).
 template <std::size_t N>

@@ -27,19 +27,12 @@ struct image_session {
 
     result<void> prepare()
     {
-        const std::pair<statement*, const char*> all[] = {
+        return prepare_each(db, "incsync_image_", {
             {&get, "SELECT content_type, etag, bytes FROM incsync_images WHERE type = $1 AND id = $2 AND rendition = $3"},
             {&put, "INSERT INTO incsync_images VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (type, id, rendition)"
                    " DO UPDATE SET content_type = excluded.content_type, etag = excluded.etag, bytes = excluded.bytes"},
             {&remove, "DELETE FROM incsync_images WHERE type = $1 AND id = $2"},
-        };
-        int n = 0;
-        for (const auto& [s, sql] : all) {
-            auto p = db.prepare("incsync_image_" + std::to_string(n++), sql);
-            if (!p) return p.error();
-            *s = std::move(*p);
-        }
-        return {};
+        });
     }
 };
 

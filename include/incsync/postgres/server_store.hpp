@@ -69,7 +69,7 @@ struct session {
 
     result<void> prepare()
     {
-        const std::pair<statement*, const char*> all[] = {
+        return prepare_each(db, "incsync_", {
             {&state, "SELECT high_water, last_commit_at, log_horizon, " INCSYNC_PG_NOW_MICROS " FROM incsync_state"},
             {&get, "SELECT body FROM incsync_records WHERE type = $1 AND id = $2 AND deleted_at IS NULL"},
             {&list, "SELECT body, partition FROM incsync_records WHERE type = $1 AND deleted_at IS NULL ORDER BY id"},
@@ -118,14 +118,7 @@ struct session {
                         " AND version < (SELECT high_water FROM incsync_state)"},
             {&set_log_horizon, "UPDATE incsync_state SET log_horizon = greatest(log_horizon, least($1::bigint,"
                                " (SELECT coalesce(min(committed_at), $1::bigint) FROM incsync_change_log)))"},
-        };
-        int n = 0;
-        for (const auto& [s, sql] : all) {
-            auto p = db.prepare("incsync_" + std::to_string(n++), sql);
-            if (!p) return p.error();
-            *s = std::move(*p);
-        }
-        return {};
+        });
     }
 };
 
@@ -418,20 +411,9 @@ public:
     }
 
 private:
-    struct stamp_t {
-        version_t version = 0;
-        timestamp at;
-    };
-
+    using stamp_t = incsync::detail::commit_stamp;
     template <entity E>
-    struct stored_row {
-        record_ptr<E> current; ///< null once deleted
-        std::int64_t partition = 0;
-        version_t version = 0;
-        version_t created = 0;
-        bool deleted = false;
-        std::array<version_t, member_count<E>> member_versions{};
-    };
+    using stored_row = incsync::detail::stored_row<E>;
 
     server_store(std::string conninfo, server_store_options options)
         : conninfo_(std::move(conninfo)), options_(std::move(options)),

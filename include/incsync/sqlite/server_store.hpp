@@ -437,21 +437,9 @@ public:
     }
 
 private:
-    struct stamp_t {
-        version_t version = 0;
-        timestamp at;
-    };
-
-    /// A record as the write path reads it back.
+    using stamp_t = incsync::detail::commit_stamp;
     template <entity E>
-    struct stored_row {
-        record_ptr<E> current; ///< null once deleted
-        std::int64_t partition = 0;
-        version_t version = 0;
-        version_t created = 0;
-        bool deleted = false;
-        std::array<version_t, member_count<E>> member_versions{};
-    };
+    using stored_row = incsync::detail::stored_row<E>;
 
     server_store(std::string path, server_store_options options)
         : path_(std::move(path)), options_(std::move(options)),

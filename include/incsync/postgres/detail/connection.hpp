@@ -223,6 +223,19 @@ private:
     std::unique_ptr<PGconn, closer> db_;
 };
 
+/// Prepares each (statement, SQL) pair on `db`, named `<prefix><index>`.
+inline result<void> prepare_each(connection& db, std::string_view prefix,
+                                 std::initializer_list<std::pair<statement*, const char*>> list)
+{
+    int n = 0;
+    for (const auto& [s, sql] : list) {
+        auto p = db.prepare(std::string(prefix) + std::to_string(n++), sql);
+        if (!p) return p.error();
+        *s = std::move(*p);
+    }
+    return {};
+}
+
 /// A transaction that rolls back when it goes out of scope uncommitted.
 class transaction {
 public:
