@@ -5,6 +5,7 @@
 #define BOOST_TEST_DYN_LINK
 #endif
 #include "harness.hpp"
+#include "../support/postgres_server.hpp"
 #include "process.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -86,6 +87,29 @@ BOOST_AUTO_TEST_CASE(a_connection_cap_that_is_no_count_stops_it_at_start)
         BOOST_TEST(server.wait(op_timeout).value_or(-1) == 2, bad);
         BOOST_TEST(server.output().find("expected a count (0: no cap)") != std::string::npos, server.output());
     }
+}
+
+BOOST_AUTO_TEST_CASE(bad_scale_out_flags_stop_it_at_start_with_the_reason)
+{
+    temp_dir dir;
+    child_process bad_url({INCSYNC_POS_SERVER_EXE, "--port", "0", "--bus", "rediss://127.0.0.1:6379"}, dir.file("a.log"));
+    BOOST_TEST(bad_url.wait(op_timeout).value_or(-1) == 2);
+    BOOST_TEST(bad_url.output().find("TLS (rediss://) is not supported") != std::string::npos, bad_url.output());
+
+    child_process no_shared_store({INCSYNC_POS_SERVER_EXE, "--port", "0", "--bus", "postgres"}, dir.file("b.log"));
+    BOOST_TEST(no_shared_store.wait(op_timeout).value_or(-1) == 2);
+    BOOST_TEST(no_shared_store.output().find("--bus needs a store several instances share") != std::string::npos,
+               no_shared_store.output());
+
+    // Nothing listens there: exit 1 with libpq's reason, the password hidden.
+    const auto port = std::to_string(test_support::free_loopback_port());
+    child_process unreachable({INCSYNC_POS_SERVER_EXE, "--port", "0", "--db",
+                               "postgresql://pos:s3cret@127.0.0.1:" + port + "/pos"},
+                              dir.file("c.log"));
+    BOOST_TEST(unreachable.wait(start_timeout).value_or(-1) == 1);
+    BOOST_TEST(unreachable.output().find("connect to PostgreSQL") != std::string::npos, unreachable.output());
+    BOOST_TEST(unreachable.output().find(port) != std::string::npos, unreachable.output());
+    BOOST_TEST(unreachable.output().find("s3cret") == std::string::npos, unreachable.output());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
